@@ -1,0 +1,6 @@
+export { BullMQInstrumentation, SUPPORTED_BULLMQ_VERSIONS } from './instrumentation';
+export type { BullMQInstrumentationConfig, LedgerJob } from './types';
+export { DEFAULT_CONFIG, InvalidConfigError } from './config';
+export type { ResolvedConfig } from './config';
+export * from './attributes';
+export { PACKAGE_NAME, PACKAGE_VERSION } from './version';
