@@ -1,24 +1,22 @@
 import type { AttemptOutcome } from './attributes';
 import { readString } from './safe-read';
 
-/** How the user's processor ended, as seen by `Worker.callProcessJob`. */
-export type ProcessorEnd =
-  | { readonly kind: 'returned'; readonly result: unknown }
-  | { readonly kind: 'threw'; readonly error: unknown };
+/** A move BullMQ began (`Job.moveToCompleted` / `Job.moveToFailed`), before knowing whether it succeeds. */
+export type BegunMove =
+  | { readonly kind: 'completed'; readonly result: unknown }
+  | { readonly kind: 'failed'; readonly error: unknown; readonly finishedOnBefore: unknown };
 
-/** The last move of the job that BullMQ completed for this attempt. */
+/** The move of the job that BullMQ recorded for this attempt. */
 export type RecordedMove =
   | { readonly kind: 'completed'; readonly result: unknown }
   | { readonly kind: 'failed'; readonly error: unknown; readonly final: boolean };
 
-/** Everything observed about one attempt while it ran. */
+/** What was observed about one attempt while it ran. */
 export interface AttemptObservation {
-  /** Absent when the processor never ran (deferred failure, worker closing). */
-  readonly processor?: ProcessorEnd;
-  /** Absent when BullMQ did not manage to move the job. */
+  /** Absent when BullMQ did not record the attempt (no move succeeded). */
   readonly recorded?: RecordedMove;
-  /** The last error thrown by a move that did not happen (lost lock, closed connection). */
-  readonly moveError?: unknown;
+  /** The last value BullMQ's failure handling was given: the processor's error, or an error from a failed move. */
+  readonly failure?: { readonly thrown: unknown };
 }
 
 export interface AttemptClassification {
@@ -60,12 +58,34 @@ export function controlFlowOutcome(thrown: unknown): AttemptOutcome | undefined 
 }
 
 /**
+ * The move BullMQ recorded, deduced from its own counter: it increments
+ * `job.attemptsMade` only after a move succeeded, and at most one move of an
+ * attempt succeeds (a successful move releases the job's lock). So the
+ * recorded move is the last one begun while `attemptsMade` still had its
+ * starting value (`lastMove`), provided `attemptsMade` changed by the end. A
+ * failure is final when BullMQ stamped a new `finishedOn`, which it does only
+ * when it does not retry.
+ */
+export function recordedMove(seen: {
+  readonly lastMove: BegunMove | undefined;
+  readonly attemptsMadeAtStart: number;
+  readonly attemptsMadeAtEnd: number;
+  readonly finishedOnAtEnd: unknown;
+}): RecordedMove | undefined {
+  const { lastMove } = seen;
+  if (lastMove === undefined || seen.attemptsMadeAtEnd === seen.attemptsMadeAtStart) return undefined;
+  if (lastMove.kind === 'completed') return lastMove;
+  const final = typeof seen.finishedOnAtEnd === 'number' && seen.finishedOnAtEnd !== lastMove.finishedOnBefore;
+  return { kind: 'failed', error: lastMove.error, final };
+}
+
+/**
  * Decides an attempt's outcome from what BullMQ did, not from what the
  * processor returned: a processor that returned but whose result BullMQ could
  * not store (lost lock, circular result) is not a completion.
  */
 export function classifyAttempt(observed: AttemptObservation): AttemptClassification {
-  const { recorded, processor } = observed;
+  const { recorded, failure } = observed;
   if (recorded?.kind === 'completed') {
     return { outcome: 'completed', final: true, isFailure: false };
   }
@@ -77,14 +97,11 @@ export function classifyAttempt(observed: AttemptObservation): AttemptClassifica
       cause: { thrown: recorded.error },
     };
   }
-  if (processor?.kind === 'threw') {
-    const controlFlow = controlFlowOutcome(processor.error);
+  if (failure !== undefined) {
+    const controlFlow = controlFlowOutcome(failure.thrown);
     if (controlFlow !== undefined) return { outcome: controlFlow, final: false, isFailure: false };
   }
   // Nothing was recorded: BullMQ will see the job as stalled.
   const stalled = { outcome: 'stalled', final: false, isFailure: true } as const;
-  if (processor?.kind === 'threw') return { ...stalled, cause: { thrown: processor.error } };
-  if ('moveError' in observed) return { ...stalled, cause: { thrown: observed.moveError } };
-  return stalled;
+  return failure === undefined ? stalled : { ...stalled, cause: failure };
 }
-

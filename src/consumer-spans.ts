@@ -1,14 +1,17 @@
 /**
- * One CONSUMER span per job attempt. The Worker wrappers report what they see
- * (start, processor end, each move BullMQ makes) to {@link ConsumerSpans};
- * the span ends once `processJob` settles, i.e. after BullMQ has recorded (or
- * failed to record) the attempt, and its outcome is classified from the moves.
+ * One CONSUMER span per job attempt. The wrappers report what they see (the
+ * attempt's start, each move BullMQ begins, the error handed to its failure
+ * handling) to {@link ConsumerSpans}; the span ends once `processJob` settles,
+ * i.e. after BullMQ has recorded (or failed to record) the attempt.
+ *
+ * Which move BullMQ recorded is deduced (`recordedMove`) rather than awaited:
+ * each extra promise per attempt costs throughput.
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Attributes, Context, DiagLogger, Link, Span, Tracer } from '@opentelemetry/api';
+import type { Attributes, Context, DiagLogger, Span, SpanOptions, Tracer } from '@opentelemetry/api';
 import * as attr from './attributes';
-import { classifyAttempt } from './attempt-outcome';
-import type { AttemptClassification, ProcessorEnd, RecordedMove } from './attempt-outcome';
+import { classifyAttempt, recordedMove } from './attempt-outcome';
+import type { AttemptClassification, BegunMove } from './attempt-outcome';
 import { jobIdOf } from './bullmq-shapes';
 import type { ResolvedConfig } from './config';
 import { errorToDetails } from './error-details';
@@ -25,10 +28,13 @@ export interface Attempt {
   readonly startedAt: number;
   /** The context the processor runs in: the span active, the producer's context as parent or not at all. */
   readonly context: Context;
-  processor?: ProcessorEnd;
-  recorded?: RecordedMove;
-  moveError?: { readonly thrown: unknown };
+  readonly attemptsMadeAtStart: number;
+  /** The last move BullMQ began while the attempt was unrecorded: the recorded one, if any succeeded. */
+  lastMove?: BegunMove;
+  /** The last value handed to BullMQ's failure handling. */
+  failure?: { readonly thrown: unknown };
 }
+
 
 export interface ConsumerSpansDeps {
   readonly tracer: () => Tracer;
@@ -52,23 +58,44 @@ export class ConsumerSpans {
       producer !== undefined && config.producerContext === 'parent'
         ? trace.setSpanContext(ROOT_CONTEXT, producer)
         : ROOT_CONTEXT;
-    const links: Link[] =
-      producer !== undefined && config.producerContext === 'link' ? [{ context: producer }] : [];
     const startedAt = performance.now();
+    const options: SpanOptions = {
+      kind: SpanKind.CONSUMER,
+      attributes: this.startAttributes(worker, job, queue),
+      startTime: performance.timeOrigin + startedAt,
+    };
+    // Only when there is one: an empty array per attempt is garbage the SDK keeps alive.
+    if (producer !== undefined && config.producerContext === 'link') options.links = [{ context: producer }];
     const span = this.deps.tracer().startSpan(
       `${attr.OPERATION_PROCESS} ${queue}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: this.startAttributes(worker, job, queue),
-        links,
-        startTime: performance.timeOrigin + startedAt,
-      },
+      options,
       parent,
     );
-    if (span.isRecording()) span.setAttributes(this.optInAttributes(job, config));
-    const attempt: Attempt = { span, job, startedAt, context: trace.setSpan(parent, span) };
+    if (hasOptIn(config) && span.isRecording()) span.setAttributes(this.optInAttributes(job, config));
+    const attempt: Attempt = {
+      span,
+      job,
+      startedAt,
+      context: trace.setSpan(parent, span),
+      attemptsMadeAtStart: job.attemptsMade,
+    };
     this.attempts.set(job, attempt);
     return attempt;
+  }
+
+  /** Notes a move BullMQ is about to make for the attempt `job` belongs to. */
+  moveBegun(job: unknown, move: BegunMove): void {
+    const attempt = this.find(job);
+    if (attempt === undefined) return;
+    if (attempt.job.attemptsMade === attempt.attemptsMadeAtStart) attempt.lastMove = move;
+    // The error BullMQ tries to record is also what explains an attempt it could not record.
+    if (move.kind === 'failed') attempt.failure = { thrown: move.error };
+  }
+
+  /** Notes the value BullMQ's failure handling was given for the attempt `job` belongs to. */
+  failureHandled(job: unknown, thrown: unknown): void {
+    const attempt = this.find(job);
+    if (attempt !== undefined) attempt.failure = { thrown };
   }
 
   /** The attempt `job` belongs to, while it runs. */
@@ -81,15 +108,21 @@ export class ConsumerSpans {
     this.attempts.delete(attempt.job);
     const endedAt = performance.now();
     const { span, job } = attempt;
-    const classification = classifyAttempt(attempt);
+    const recorded = recordedMove({
+      lastMove: attempt.lastMove,
+      attemptsMadeAtStart: attempt.attemptsMadeAtStart,
+      attemptsMadeAtEnd: job.attemptsMade,
+      finishedOnAtEnd: job.finishedOn,
+    });
+    const classification = classifyAttempt({ recorded, failure: attempt.failure });
     span.setAttributes({
       [attr.ATTR_ATTEMPT_OUTCOME]: classification.outcome,
       [attr.ATTR_ATTEMPT_FINAL]: classification.final,
       [attr.ATTR_BULLMQ_JOB_ATTEMPTS_MADE]: job.attemptsMade,
       [attr.ATTR_ATTEMPT_DURATION_MS]: endedAt - attempt.startedAt,
     });
-    if (attempt.recorded?.kind === 'completed' && span.isRecording()) {
-      this.recordResultSummary(span, attempt.recorded.result, job);
+    if (recorded?.kind === 'completed' && this.deps.config().resultSummary !== undefined) {
+      this.recordResultSummary(span, recorded.result, job);
     }
     if (classification.isFailure) this.recordFailure(span, classification);
     span.end(performance.timeOrigin + endedAt);
@@ -199,6 +232,10 @@ export class ConsumerSpans {
           : details.message,
     });
   }
+}
+
+function hasOptIn(config: ResolvedConfig): boolean {
+  return config.jobDataAttributes.length > 0 || config.metadata !== undefined;
 }
 
 /** `opts.attempts` is the total number of runs; BullMQ treats 0 or absent as 1. */

@@ -18,9 +18,9 @@ import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
 /** BullMQ versions this instrumentation patches; the same range the README states. */
 export const SUPPORTED_BULLMQ_VERSIONS = ['>=5.0.0 <7'];
 
-/** Every method we wrap, by exported class. A method a version lacks is skipped. */
+/** Every method we may wrap, by exported class. A method a version lacks is skipped. */
 const PATCHED_METHODS = {
-  Worker: ['processJob', 'callProcessJob', 'notifyFailedJobs'],
+  Worker: ['processJob', 'handleFailed', 'callProcessJob', 'notifyFailedJobs'],
   Job: ['moveToCompleted', 'moveToFailed'],
   Queue: ['add', 'addBulk'],
   FlowProducer: ['add', 'addBulk'],
@@ -69,10 +69,13 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
   }
 
   private patch(moduleExports: unknown): void {
+    const workerPrototype = classPrototype(moduleExports, 'Worker');
+    const hasFailureHandler = workerPrototype !== undefined && hasMethod(workerPrototype, 'handleFailed');
     const wrappers: Record<string, Record<string, WrapperFactory>> = {
       Worker: {
         processJob: (original) => this.wrapProcessJob(original),
-        callProcessJob: (original) => this.wrapCallProcessJob(original),
+        handleFailed: (original) => this.wrapFailureHandling(original),
+        callProcessJob: (original) => this.wrapCallProcessJob(original, !hasFailureHandler),
         notifyFailedJobs: (original) => this.wrapNotifyFailedJobs(original),
       },
       Job: {
@@ -97,12 +100,7 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
       }
       for (const method of methods) {
         const factory = wrappers[className]?.[method];
-        if (factory === undefined) continue;
-        if (!hasMethod(prototype, method)) {
-          this._diag.debug(`bullmq-ledger: ${className}.prototype.${method} not found in this BullMQ version`);
-          continue;
-        }
-        this._wrap(prototype, method, factory);
+        if (factory !== undefined && hasMethod(prototype, method)) this._wrap(prototype, method, factory);
       }
     }
   }
@@ -119,7 +117,12 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
     }
   }
 
-  /** The attempt's span: starts before BullMQ's `processJob`, ends once it has settled. */
+  /**
+   * The attempt's span: starts before BullMQ's `processJob`, ends once it has
+   * settled. The span is made active only around the processor (see
+   * wrapCallProcessJob): every promise created while a context is active
+   * carries it, and BullMQ's own bookkeeping need not pay for that.
+   */
   private wrapProcessJob(original: AnyMethod): AnyMethod {
     const start = (worker: unknown, job: unknown): Attempt | undefined => this.startAttempt(worker, job);
     const finish = (attempt: Attempt): void => this.finishAttempt(attempt);
@@ -128,7 +131,7 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
       if (attempt === undefined) return original.apply(this, args);
       let result: unknown;
       try {
-        result = context.with(attempt.context, () => original.apply(this, args));
+        result = original.apply(this, args);
       } catch (err) {
         finish(attempt);
         throw err;
@@ -150,66 +153,58 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
     };
   }
 
-  /** Remembers how the user's processor ended: its result, or what it threw. */
-  private wrapCallProcessJob(original: AnyMethod): AnyMethod {
+  /** Remembers the error BullMQ's failure handling receives: the processor's, or a failed move's. */
+  private wrapFailureHandling(original: AnyMethod): AnyMethod {
     const consumer = this.consumer;
-    return function callProcessJobObserved(this: unknown, ...args: unknown[]): unknown {
-      const attempt = consumer.find(args[0]);
-      if (attempt === undefined) return original.apply(this, args);
-      let result: unknown;
+    const diag = this._diag;
+    return function handleFailedObserved(this: unknown, ...args: unknown[]): unknown {
       try {
-        result = original.apply(this, args);
+        consumer.failureHandled(args[1], args[0]);
       } catch (err) {
-        attempt.processor = { kind: 'threw', error: err };
-        throw err;
+        diag.error('bullmq-ledger: could not observe a job failure', err);
       }
-      if (!isPromiseLike(result)) {
-        attempt.processor = { kind: 'returned', result };
-        return result;
-      }
-      return result.then(
-        (value) => {
-          attempt.processor = { kind: 'returned', result: value };
-          return value;
-        },
-        (err: unknown) => {
-          attempt.processor = { kind: 'threw', error: err };
-          throw err;
-        },
-      );
+      return original.apply(this, args);
     };
   }
 
   /**
-   * Observes BullMQ recording the attempt. A move that resolves happened; the
-   * last one wins (BullMQ re-runs moves after connection errors). A failure is
-   * final when BullMQ stamped `finishedOn`, which it does only when it does
-   * not retry.
+   * Runs the user's processor with the attempt's span active, so that spans it
+   * creates are children of it. On BullMQ 5.0 (no `Worker.handleFailed`) it also
+   * observes the processor's error, which costs a promise per attempt there.
+   */
+  private wrapCallProcessJob(original: AnyMethod, observeFailure: boolean): AnyMethod {
+    const consumer = this.consumer;
+    return function callProcessJobInContext(this: unknown, ...args: unknown[]): unknown {
+      const attempt = consumer.find(args[0]);
+      if (attempt === undefined) return original.apply(this, args);
+      const result = context.with(attempt.context, original, this, ...args);
+      if (!observeFailure || !isPromiseLike(result)) return result;
+      return result.then(undefined, (err: unknown) => {
+        consumer.failureHandled(args[0], err);
+        throw err;
+      });
+    };
+  }
+
+  /**
+   * Notes each move BullMQ begins; whether it succeeded is read from
+   * `attemptsMade` when the attempt ends (see consumer-spans.ts).
    */
   private wrapMove(original: AnyMethod, kind: 'completed' | 'failed'): AnyMethod {
     const consumer = this.consumer;
+    const diag = this._diag;
     return function moveObserved(this: unknown, ...args: unknown[]): unknown {
-      const attempt = consumer.find(this);
-      if (attempt === undefined) return original.apply(this, args);
-      const finishedOnBefore = readProperty(this, 'finishedOn');
-      const result = original.apply(this, args);
-      if (!isPromiseLike(result)) return result;
-      return result.then(
-        (value) => {
-          if (kind === 'completed') {
-            attempt.recorded = { kind, result: args[0] };
-          } else {
-            const finishedOn = readProperty(this, 'finishedOn');
-            const final = typeof finishedOn === 'number' && finishedOn !== finishedOnBefore;
-            attempt.recorded = { kind, error: args[0], final };
-          }
-          return value;
-        },
-        (err: unknown) => {
-          attempt.moveError = { thrown: err };
-          throw err;
-        },
-      );
+      try {
+        consumer.moveBegun(
+          this,
+          kind === 'completed'
+            ? { kind, result: args[0] }
+            : { kind, error: args[0], finishedOnBefore: readProperty(this, 'finishedOn') },
+        );
+      } catch (err) {
+        diag.error('bullmq-ledger: could not observe a job move', err);
+      }
+      return original.apply(this, args);
     };
   }
 

@@ -167,4 +167,19 @@ describe('process spans: one per attempt, with the outcome BullMQ recorded', () 
     expect((await q.queue.getJob(good.id ?? ''))?.returnvalue).to.deep.equal({ total: 42 });
     expect(processSpans(q.name)).to.have.length(2);
   });
+
+  it("keeps a completion recorded even when a 'completed' listener throws afterwards", async () => {
+    const q = fixture('throwing-listener');
+    const job = await q.queue.add('j', {});
+    const worker = q.worker(async () => 'stored');
+    worker.on('completed', () => {
+      throw new Error('listener bug');
+    });
+
+    const [span] = await waitForProcessSpans(q.name, 1);
+    // BullMQ stored the result, then the listener's error reached handleFailed, whose move failed.
+    expect(await q.queue.getJobState(job.id ?? '')).to.equal('completed');
+    expect(span?.attributes).to.include({ [attr.ATTR_ATTEMPT_OUTCOME]: 'completed', [attr.ATTR_ATTEMPT_FINAL]: true });
+    expect(span?.status.code).to.equal(SpanStatusCode.UNSET);
+  });
 });

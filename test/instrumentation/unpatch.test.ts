@@ -5,9 +5,17 @@ import { instrumentation, ledgerSpans, processSpans, waitForProcessSpans } from 
 import { queueFixtures } from '../helpers/queues';
 import { waitFor } from '../helpers/wait';
 
-/** Every method the instrumentation wraps (notifyFailedJobs exists only in early BullMQ 5). */
+const workerProto = bullmq.Worker.prototype;
+const has = (name: string): boolean => typeof Reflect.get(workerProto, name) === 'function';
+
+/** Every method the instrumentation wraps in the BullMQ under test. */
 const PATCHED: Array<[string, object, string[]]> = [
-  ['Worker', bullmq.Worker.prototype, ['processJob', 'callProcessJob']],
+  [
+    'Worker',
+    workerProto,
+    // BullMQ 5.0 has no handleFailed method (closures instead), but a notifyFailedJobs.
+    ['processJob', 'callProcessJob', ...['handleFailed', 'notifyFailedJobs'].filter(has)],
+  ],
   ['Job', bullmq.Job.prototype, ['moveToCompleted', 'moveToFailed']],
   ['Queue', bullmq.Queue.prototype, ['add', 'addBulk']],
   ['FlowProducer', bullmq.FlowProducer.prototype, ['add', 'addBulk']],

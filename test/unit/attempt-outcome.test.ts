@@ -1,17 +1,36 @@
 import { expect } from 'chai';
-import { classifyAttempt, controlFlowOutcome } from '../../src/attempt-outcome';
+import { classifyAttempt, controlFlowOutcome, recordedMove } from '../../src/attempt-outcome';
 
 function named(name: string, message = ''): Error {
   return Object.assign(new Error(message), { name });
 }
 
+describe('recordedMove', () => {
+  const failedMove = { kind: 'failed', error: new Error('x'), finishedOnBefore: undefined } as const;
+
+  it('finds no recorded move when attemptsMade did not change', () => {
+    expect(recordedMove({ lastMove: { kind: 'completed', result: 1 }, attemptsMadeAtStart: 0, attemptsMadeAtEnd: 0, finishedOnAtEnd: undefined })).to.equal(undefined);
+  });
+
+  it('takes the last move begun before attemptsMade changed', () => {
+    expect(recordedMove({ lastMove: { kind: 'completed', result: 1 }, attemptsMadeAtStart: 0, attemptsMadeAtEnd: 1, finishedOnAtEnd: 5 })).to.deep.equal({
+      kind: 'completed',
+      result: 1,
+    });
+  });
+
+  it('calls a failure final only when BullMQ stamped a new finishedOn', () => {
+    const seen = { lastMove: failedMove, attemptsMadeAtStart: 2, attemptsMadeAtEnd: 3 };
+    expect(recordedMove({ ...seen, finishedOnAtEnd: undefined })).to.deep.include({ kind: 'failed', final: false });
+    expect(recordedMove({ ...seen, finishedOnAtEnd: 1700000000000 })).to.deep.include({ kind: 'failed', final: true });
+    const stale = { ...failedMove, finishedOnBefore: 1600000000000 };
+    expect(recordedMove({ ...seen, lastMove: stale, finishedOnAtEnd: 1600000000000 })).to.deep.include({ final: false });
+  });
+});
+
 describe('classifyAttempt', () => {
   it('calls an attempt BullMQ moved to completed completed and final', () => {
-    expect(classifyAttempt({ processor: { kind: 'returned', result: 1 }, recorded: { kind: 'completed', result: 1 } })).to.deep.equal({
-      outcome: 'completed',
-      final: true,
-      isFailure: false,
-    });
+    expect(classifyAttempt({ recorded: { kind: 'completed', result: 1 } })).to.deep.equal({ outcome: 'completed', final: true, isFailure: false });
   });
 
   it('follows the retry decision BullMQ made when it moved the job to failed', () => {
@@ -21,48 +40,33 @@ describe('classifyAttempt', () => {
     expect(classifyAttempt({ recorded: { kind: 'failed', error, final: true } }).cause).to.deep.equal({ thrown: error });
   });
 
-  it('trusts the recorded move over the processor: a returned result BullMQ failed to store is a failure', () => {
-    const storeError = new TypeError('Converting circular structure to JSON');
-    const classified = classifyAttempt({
-      processor: { kind: 'returned', result: {} },
-      recorded: { kind: 'failed', error: storeError, final: true },
-    });
-    expect(classified.outcome).to.equal('failed');
-  });
-
   for (const [name, outcome] of [
     ['DelayedError', 'delayed'],
     ['WaitingError', 'waiting'],
     ['WaitingChildrenError', 'waiting-children'],
   ] as const) {
     it(`calls ${name} ${outcome}, not a failure`, () => {
-      expect(classifyAttempt({ processor: { kind: 'threw', error: named(name) } })).to.deep.equal({
-        outcome,
-        final: false,
-        isFailure: false,
-      });
+      expect(classifyAttempt({ failure: { thrown: named(name) } })).to.deep.equal({ outcome, final: false, isFailure: false });
     });
   }
 
   it('calls the rate-limit error rate-limited', () => {
-    expect(classifyAttempt({ processor: { kind: 'threw', error: new Error('bullmq:rateLimitExceeded') } }).outcome).to.equal('rate-limited');
+    expect(classifyAttempt({ failure: { thrown: new Error('bullmq:rateLimitExceeded') } }).outcome).to.equal('rate-limited');
   });
 
-  it('calls an attempt nothing was recorded for stalled, with the processor error or the move error as cause', () => {
-    const thrown = new Error('boom');
-    expect(classifyAttempt({ processor: { kind: 'threw', error: thrown } })).to.deep.equal({
+  it('calls an attempt nothing was recorded for stalled, with the last failure as cause', () => {
+    const lockLost = new Error('Missing lock for job 1');
+    expect(classifyAttempt({ failure: { thrown: lockLost } })).to.deep.equal({
       outcome: 'stalled',
       final: false,
       isFailure: true,
-      cause: { thrown },
+      cause: { thrown: lockLost },
     });
-    const lockLost = new Error('Missing lock for job 1');
-    expect(classifyAttempt({ processor: { kind: 'returned', result: 1 }, moveError: lockLost }).cause).to.deep.equal({ thrown: lockLost });
-    expect(classifyAttempt({ processor: { kind: 'returned', result: 1 } })).to.deep.equal({ outcome: 'stalled', final: false, isFailure: true });
+    expect(classifyAttempt({})).to.deep.equal({ outcome: 'stalled', final: false, isFailure: true });
   });
 
   it('keeps a thrown undefined as the cause', () => {
-    expect(classifyAttempt({ processor: { kind: 'threw', error: undefined } }).cause).to.deep.equal({ thrown: undefined });
+    expect(classifyAttempt({ failure: { thrown: undefined } }).cause).to.deep.equal({ thrown: undefined });
   });
 });
 
@@ -73,7 +77,7 @@ describe('controlFlowOutcome', () => {
     expect(controlFlowOutcome(undefined)).to.equal(undefined);
   });
 
-  it('recognises BullMQ 5.0\'s DelayedError by message', () => {
+  it("recognises BullMQ 5.0's DelayedError by message", () => {
     expect(controlFlowOutcome(new Error('DelayedError'))).to.equal('delayed');
   });
 });
