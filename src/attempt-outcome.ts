@@ -30,7 +30,7 @@ export interface AttemptClassification {
 }
 
 /** BullMQ's `RATE_LIMIT_ERROR`: `Worker.RateLimitError()` is matched by message. */
-export const RATE_LIMIT_MESSAGE = 'bullmq:rateLimitExceeded';
+const RATE_LIMIT_MESSAGE = 'bullmq:rateLimitExceeded';
 
 const CONTROL_FLOW_BY_NAME: Readonly<Record<string, AttemptOutcome>> = {
   DelayedError: 'delayed',

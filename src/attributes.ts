@@ -1,3 +1,5 @@
+import type { Attributes } from '@opentelemetry/api';
+
 /**
  * Every span attribute name and fixed value this package emits, in one place.
  *
@@ -46,6 +48,17 @@ export const OPERATION_SEND = 'send';
 export const OPERATION_CREATE = 'create';
 /** `error.type` when a thrown value has no usable class name. */
 export const ERROR_TYPE_OTHER = '_OTHER';
+
+/** The attributes every span of this package starts with. */
+export function messagingAttributes(operation: string, queue: string | undefined): Attributes {
+  const attributes: Attributes = {
+    [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_BULLMQ,
+    [ATTR_MESSAGING_OPERATION_TYPE]: operation,
+    [ATTR_MESSAGING_OPERATION_NAME]: operation,
+  };
+  if (queue !== undefined) attributes[ATTR_MESSAGING_DESTINATION_NAME] = queue;
+  return attributes;
+}
 
 /**
  * What happened to one attempt, as BullMQ recorded it.

@@ -4,11 +4,11 @@
  * method is looked up and checked before it is wrapped; anything missing is
  * skipped with a diag message instead of breaking the application.
  */
-import type { LedgerJob } from './types';
+import type { BullMQJob } from './types';
 import { isObject, readProperty } from './safe-read';
 
 /** A method as we wrap it: whatever it takes and returns is passed through unchanged. */
-export type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
+export type WrappableMethod = (this: unknown, ...args: unknown[]) => unknown;
 
 /** `moduleExports[className].prototype`, when it is a class. */
 export function classPrototype(moduleExports: unknown, className: string): object | undefined {
@@ -21,12 +21,12 @@ export function classPrototype(moduleExports: unknown, className: string): objec
 export function hasMethod<K extends string>(
   target: object,
   key: K,
-): target is object & Record<K, AnyMethod> {
+): target is object & Record<K, WrappableMethod> {
   return typeof readProperty(target, key) === 'function';
 }
 
 /** A BullMQ job as Workers and Queues hand it around. */
-export function isBullMQJob(value: unknown): value is LedgerJob {
+export function isBullMQJob(value: unknown): value is BullMQJob {
   return (
     isObject(value) &&
     typeof readProperty(value, 'name') === 'string' &&

@@ -1,3 +1,4 @@
+import type { ErrorDetailsLimits } from './error-details';
 import type { BullMQInstrumentationConfig } from './types';
 
 /** The configuration with every default filled in. */
@@ -16,6 +17,10 @@ export const DEFAULT_CONFIG = {
   maxErrorMessageLength: 1024,
   maxErrorStackLength: 4096,
 } as const satisfies Omit<ResolvedConfig, 'enabled'>;
+
+export function errorLimits(config: ResolvedConfig): ErrorDetailsLimits {
+  return { maxMessageLength: config.maxErrorMessageLength, maxStackLength: config.maxErrorStackLength };
+}
 
 /** A configuration mistake, reported when the instrumentation is created. */
 export class InvalidConfigError extends TypeError {
@@ -62,13 +67,16 @@ export function resolveConfig(config: BullMQInstrumentationConfig = {}): Resolve
   };
 }
 
+/** Room for a capped JSON value's `{"truncated":true,"preview":"..."}` envelope and a useful preview. */
+const MIN_LIMIT = 64;
+
 type LimitOption = 'maxAttributeLength' | 'maxErrorMessageLength' | 'maxErrorStackLength';
 
 function positiveLimit(config: BullMQInstrumentationConfig, option: LimitOption): number {
   const value = config[option] ?? DEFAULT_CONFIG[option];
-  if (!Number.isSafeInteger(value) || value < 16) {
+  if (!Number.isSafeInteger(value) || value < MIN_LIMIT) {
     throw new InvalidConfigError(
-      `${option} must be a whole number of characters, at least 16 (default ${DEFAULT_CONFIG[option]}), got ${describe(value)}.`,
+      `${option} must be a whole number of characters, at least ${MIN_LIMIT} (default ${DEFAULT_CONFIG[option]}), got ${describe(value)}.`,
     );
   }
   return value;

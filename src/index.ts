@@ -1,5 +1,5 @@
 export { BullMQInstrumentation, SUPPORTED_BULLMQ_VERSIONS } from './instrumentation';
-export type { BullMQInstrumentationConfig, LedgerJob } from './types';
+export type { BullMQInstrumentationConfig, BullMQJob } from './types';
 export { DEFAULT_CONFIG, InvalidConfigError } from './config';
 export type { ResolvedConfig } from './config';
 export * from './attributes';

@@ -5,12 +5,13 @@ import {
   isWrapped,
 } from '@opentelemetry/instrumentation';
 import { classPrototype, hasMethod, isBullMQJob } from './bullmq-shapes';
-import type { AnyMethod } from './bullmq-shapes';
+import type { WrappableMethod } from './bullmq-shapes';
 import { resolveConfig } from './config';
 import type { ResolvedConfig } from './config';
 import { ConsumerSpans } from './consumer-spans';
 import type { Attempt } from './consumer-spans';
 import { ProducerSpans } from './producer-spans';
+import type { CallOriginal } from './producer-spans';
 import { isPromiseLike, readProperty } from './safe-read';
 import type { BullMQInstrumentationConfig } from './types';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
@@ -18,15 +19,10 @@ import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
 /** BullMQ versions this instrumentation patches; the same range the README states. */
 export const SUPPORTED_BULLMQ_VERSIONS = ['>=5.0.0 <7'];
 
-/** Every method we may wrap, by exported class. A method a version lacks is skipped. */
-const PATCHED_METHODS = {
-  Worker: ['processJob', 'handleFailed', 'callProcessJob', 'notifyFailedJobs'],
-  Job: ['moveToCompleted', 'moveToFailed'],
-  Queue: ['add', 'addBulk'],
-  FlowProducer: ['add', 'addBulk'],
-} as const;
+type WrapperFactory = (original: WrappableMethod) => WrappableMethod;
 
-type WrapperFactory = (original: AnyMethod) => AnyMethod;
+/** The classes BullMQ exports whose prototypes are patched. */
+const PATCHED_CLASSES = ['Worker', 'Job', 'Queue', 'FlowProducer'] as const;
 
 /**
  * OpenTelemetry instrumentation for BullMQ: one CONSUMER span per job attempt
@@ -44,7 +40,11 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
     diag: this._diag,
   });
 
-  private readonly producer = new ProducerSpans({ tracer: () => this.tracer, diag: this._diag });
+  private readonly producer = new ProducerSpans({
+    tracer: () => this.tracer,
+    config: () => this.getConfig(),
+    diag: this._diag,
+  });
 
   /** @throws InvalidConfigError when an option is invalid; the message says which and why. */
   constructor(config: BullMQInstrumentationConfig = {}) {
@@ -68,14 +68,21 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
     );
   }
 
-  private patch(moduleExports: unknown): void {
+  /**
+   * Every method wrapped, by class. A method the loaded BullMQ version lacks is
+   * skipped: 5.0 handles failures in closures (no `handleFailed`) and fails
+   * over-stalled jobs in `notifyFailedJobs`, which later versions dropped.
+   */
+  private wrappers(moduleExports: unknown): Record<(typeof PATCHED_CLASSES)[number], Record<string, WrapperFactory>> {
     const workerPrototype = classPrototype(moduleExports, 'Worker');
     const hasFailureHandler = workerPrototype !== undefined && hasMethod(workerPrototype, 'handleFailed');
-    const wrappers: Record<string, Record<string, WrapperFactory>> = {
+    const producer = this.producer;
+    return {
       Worker: {
         processJob: (original) => this.wrapProcessJob(original),
-        handleFailed: (original) => this.wrapFailureHandling(original),
         callProcessJob: (original) => this.wrapCallProcessJob(original, !hasFailureHandler),
+        handleFailed: (original) => this.wrapFailureHandling(original),
+        moveLimitedBackToWait: (original) => this.wrapRateLimitMove(original),
         notifyFailedJobs: (original) => this.wrapNotifyFailedJobs(original),
       },
       Job: {
@@ -83,36 +90,37 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
         moveToFailed: (original) => this.wrapMove(original, 'failed'),
       },
       Queue: {
-        add: (original) => this.wrapProducer(original, (queue, args, call) => this.producer.add(queue, args, call)),
-        addBulk: (original) =>
-          this.wrapProducer(original, (queue, args, call) => this.producer.addBulk(queue, args, call)),
+        add: (original) => this.wrapProducer(original, (queue, args, call) => producer.add(queue, args, call)),
+        addBulk: (original) => this.wrapProducer(original, (queue, args, call) => producer.addBulk(queue, args, call)),
       },
       FlowProducer: {
-        add: (original) => this.wrapProducer(original, (_, args, call) => this.producer.addFlow(args, call)),
-        addBulk: (original) => this.wrapProducer(original, (_, args, call) => this.producer.addFlows(args, call)),
+        add: (original) => this.wrapProducer(original, (_, args, call) => producer.addFlow(args, call)),
+        addBulk: (original) => this.wrapProducer(original, (_, args, call) => producer.addFlows(args, call)),
       },
     };
-    for (const [className, methods] of Object.entries(PATCHED_METHODS)) {
+  }
+
+  private patch(moduleExports: unknown): void {
+    const wrappers = this.wrappers(moduleExports);
+    for (const className of PATCHED_CLASSES) {
       const prototype = classPrototype(moduleExports, className);
       if (prototype === undefined) {
         this._diag.warn(`bullmq-ledger: bullmq exports no ${className} class; it is not instrumented`);
         continue;
       }
-      for (const method of methods) {
-        const factory = wrappers[className]?.[method];
-        if (factory !== undefined && hasMethod(prototype, method)) this._wrap(prototype, method, factory);
+      for (const [method, factory] of Object.entries(wrappers[className])) {
+        if (hasMethod(prototype, method)) this._wrap(prototype, method, factory);
       }
     }
   }
 
   private unpatch(moduleExports: unknown): void {
-    for (const [className, methods] of Object.entries(PATCHED_METHODS)) {
+    const wrappers = this.wrappers(moduleExports);
+    for (const className of PATCHED_CLASSES) {
       const prototype = classPrototype(moduleExports, className);
       if (prototype === undefined) continue;
-      for (const method of methods) {
-        if (hasMethod(prototype, method) && isWrapped(readProperty(prototype, method))) {
-          this._unwrap(prototype, method);
-        }
+      for (const method of Object.keys(wrappers[className])) {
+        if (hasMethod(prototype, method) && isWrapped(readProperty(prototype, method))) this._unwrap(prototype, method);
       }
     }
   }
@@ -123,7 +131,7 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
    * wrapCallProcessJob): every promise created while a context is active
    * carries it, and BullMQ's own bookkeeping need not pay for that.
    */
-  private wrapProcessJob(original: AnyMethod): AnyMethod {
+  private wrapProcessJob(original: WrappableMethod): WrappableMethod {
     const start = (worker: unknown, job: unknown): Attempt | undefined => this.startAttempt(worker, job);
     const finish = (attempt: Attempt): void => this.finishAttempt(attempt);
     return function processJobWithSpan(this: unknown, ...args: unknown[]): unknown {
@@ -154,7 +162,7 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
   }
 
   /** Remembers the error BullMQ's failure handling receives: the processor's, or a failed move's. */
-  private wrapFailureHandling(original: AnyMethod): AnyMethod {
+  private wrapFailureHandling(original: WrappableMethod): WrappableMethod {
     const consumer = this.consumer;
     const diag = this._diag;
     return function handleFailedObserved(this: unknown, ...args: unknown[]): unknown {
@@ -172,7 +180,7 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
    * creates are children of it. On BullMQ 5.0 (no `Worker.handleFailed`) it also
    * observes the processor's error, which costs a promise per attempt there.
    */
-  private wrapCallProcessJob(original: AnyMethod, observeFailure: boolean): AnyMethod {
+  private wrapCallProcessJob(original: WrappableMethod, observeFailure: boolean): WrappableMethod {
     const consumer = this.consumer;
     return function callProcessJobInContext(this: unknown, ...args: unknown[]): unknown {
       const attempt = consumer.find(args[0]);
@@ -190,7 +198,7 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
    * Notes each move BullMQ begins; whether it succeeded is read from
    * `attemptsMade` when the attempt ends (see consumer-spans.ts).
    */
-  private wrapMove(original: AnyMethod, kind: 'completed' | 'failed'): AnyMethod {
+  private wrapMove(original: WrappableMethod, kind: 'completed' | 'failed'): WrappableMethod {
     const consumer = this.consumer;
     const diag = this._diag;
     return function moveObserved(this: unknown, ...args: unknown[]): unknown {
@@ -208,7 +216,24 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
     };
   }
 
-  private wrapNotifyFailedJobs(original: AnyMethod): AnyMethod {
+  /**
+   * A rate-limited job is moved back to wait by BullMQ (`moveLimitedBackToWait`);
+   * if that move fails (lost lock), the attempt was not recorded after all. Only
+   * rate-limited attempts pay for this promise.
+   */
+  private wrapRateLimitMove(original: WrappableMethod): WrappableMethod {
+    const consumer = this.consumer;
+    return function moveLimitedBackToWaitObserved(this: unknown, ...args: unknown[]): unknown {
+      const result = original.apply(this, args);
+      if (consumer.find(args[0]) === undefined || !isPromiseLike(result)) return result;
+      return result.then(undefined, (err: unknown) => {
+        consumer.failureHandled(args[0], err);
+        throw err;
+      });
+    };
+  }
+
+  private wrapNotifyFailedJobs(original: WrappableMethod): WrappableMethod {
     const record = (worker: unknown, jobs: unknown): void => this.recordStalledFailures(worker, jobs);
     return function notifyFailedJobsObserved(this: unknown, ...args: unknown[]): unknown {
       const result = original.apply(this, args);
@@ -218,9 +243,9 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
   }
 
   private wrapProducer(
-    original: AnyMethod,
-    trace: (target: unknown, args: unknown[], call: (args: unknown[]) => unknown) => unknown,
-  ): AnyMethod {
+    original: WrappableMethod,
+    traced: (target: unknown, args: unknown[], call: CallOriginal) => unknown,
+  ): WrappableMethod {
     const diag = this._diag;
     return function producerWithSpan(this: unknown, ...args: unknown[]): unknown {
       let called = false;
@@ -229,7 +254,7 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
         return original.apply(this, callArgs);
       };
       try {
-        return trace(this, args, call);
+        return traced(this, args, call);
       } catch (err) {
         if (called) throw err; // BullMQ's own error
         diag.error('bullmq-ledger: could not trace a producer call; calling BullMQ untraced', err);

@@ -61,8 +61,12 @@ export function runJsonHook(
   }
   if (isPromiseLike(value)) {
     diag.error(`bullmq-ledger: the ${hookName} hook must return a value synchronously, not a Promise; its value is left out of the span`);
-    // Keep a rejected promise from becoming an unhandled rejection in the host.
-    value.then(undefined, () => undefined);
+    try {
+      // Keep a rejected promise from becoming an unhandled rejection in the host.
+      value.then(undefined, () => undefined);
+    } catch {
+      // A thenable whose then() throws: nothing to wait for.
+    }
     return undefined;
   }
   return value === undefined ? undefined : boundedJson(value, maxLength);

@@ -6,20 +6,33 @@
  * span's context. Every PRODUCER span gets the job's id and enqueue time once
  * BullMQ has assigned them, so the ledger can open a PENDING row per job.
  */
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Attributes, Context, DiagLogger, Span, Tracer } from '@opentelemetry/api';
+import { context, SpanKind, trace } from '@opentelemetry/api';
+import type { Context, DiagLogger, Span, Tracer } from '@opentelemetry/api';
 import * as attr from './attributes';
 import { jobIdOf, queueNameOf } from './bullmq-shapes';
+import { errorLimits } from './config';
+import type { ResolvedConfig } from './config';
 import { errorToDetails } from './error-details';
 import { withInjectedContext } from './propagation';
 import { isObject, isPromiseLike, readFiniteNumber, readProperty, readString } from './safe-read';
+import { recordErrorDetails } from './span-error';
 
 export interface ProducerSpansDeps {
   readonly tracer: () => Tracer;
+  readonly config: () => ResolvedConfig;
   readonly diag: DiagLogger;
 }
 
-type Call = (args: unknown[]) => unknown;
+/** Calls BullMQ's original method with the given arguments. */
+export type CallOriginal = (args: unknown[]) => unknown;
+
+/** A traced call being prepared: its spans, and the arguments that carry their context. */
+interface Prepared {
+  readonly spans: readonly Span[];
+  readonly ctx: Context;
+  readonly args: unknown[];
+  readonly onAdded: (added: unknown) => void;
+}
 
 /** A flow node's create span, shaped like the flow so results can be matched back. */
 interface FlowSpans {
@@ -27,123 +40,103 @@ interface FlowSpans {
   readonly children: readonly FlowSpans[];
 }
 
-const ERROR_LIMITS = { maxMessageLength: 1024, maxStackLength: 4096 } as const;
-
 export class ProducerSpans {
   constructor(private readonly deps: ProducerSpansDeps) {}
 
   /** `Queue.add(name, data, opts)`. */
-  add(queue: unknown, args: unknown[], call: Call): unknown {
-    const queueName = queueNameOf(queue) ?? '';
-    const span = this.deps.tracer().startSpan(`${attr.OPERATION_SEND} ${queueName}`, {
-      kind: SpanKind.PRODUCER,
-      attributes: { ...baseAttributes(attr.OPERATION_SEND, queueName), ...jobNameAttribute(args[0]) },
+  add(queue: unknown, args: unknown[], call: CallOriginal): unknown {
+    return this.traced(args, call, (started) => {
+      const queueName = queueNameOf(queue) ?? '';
+      const span = started(this.startSpan(attr.OPERATION_SEND, SpanKind.PRODUCER, queueName, args[0]));
+      const ctx = trace.setSpan(context.active(), span);
+      const injected = [...args];
+      injected[2] = withInjectedContext(args[2], ctx, readProperty(queue, 'jobsOpts'));
+      return { ctx, args: injected, onAdded: (job) => setJobIdentity(span, job) };
     });
-    const ctx = trace.setSpan(context.active(), span);
-    const injected = [...args];
-    injected[2] = withInjectedContext(args[2], ctx);
-    return this.settle(
-      [span],
-      () => context.with(ctx, () => call(injected)),
-      (job) => setJobIdentity(span, job),
-    );
   }
 
   /** `Queue.addBulk(jobs)`. */
-  addBulk(queue: unknown, args: unknown[], call: Call): unknown {
+  addBulk(queue: unknown, args: unknown[], call: CallOriginal): unknown {
     const jobs = args[0];
     if (!Array.isArray(jobs)) return call(args);
-    const queueName = queueNameOf(queue) ?? '';
-    const { send, ctx } = this.startSend(queueName, jobs.length);
-    const creates = jobs.map((job: unknown) => this.startCreate(ctx, queueName, readProperty(job, 'name')));
-    const injected = [...args];
-    injected[0] = jobs.map((job: unknown, i) => withContextInOpts(job, spanContextOf(ctx, creates[i])));
-    return this.settle(
-      [...creates, send],
-      () => context.with(ctx, () => call(injected)),
-      (added) => {
-        if (!Array.isArray(added)) return;
-        creates.forEach((span, i) => setJobIdentity(span, added[i]));
-      },
-    );
+    return this.traced(args, call, (started) => {
+      const queueName = queueNameOf(queue) ?? '';
+      const defaults = readProperty(queue, 'jobsOpts');
+      const ctx = this.startBatch(started, queueName, jobs.length);
+      const creates = jobs.map((job: unknown) =>
+        started(this.startSpan(attr.OPERATION_CREATE, SpanKind.PRODUCER, queueName, readProperty(job, 'name'), ctx)),
+      );
+      const injected = [...args];
+      injected[0] = jobs.map((job: unknown, i) => withContextInOpts(job, spanContext(ctx, creates[i]), defaults));
+      return {
+        ctx,
+        args: injected,
+        onAdded: (added) => {
+          if (Array.isArray(added)) creates.forEach((span, i) => setJobIdentity(span, added[i]));
+        },
+      };
+    });
   }
 
   /** `FlowProducer.add(flow, opts)`. */
-  addFlow(args: unknown[], call: Call): unknown {
+  addFlow(args: unknown[], call: CallOriginal): unknown {
     const flow = args[0];
     if (!isObject(flow)) return call(args);
-    const queues = new Set<string>();
-    collectQueues(flow, queues);
-    const { send, ctx } = this.startSend(singleQueue(queues), countNodes(flow));
-    const spans = this.startFlowSpans(ctx, flow);
-    const injected = [...args];
-    injected[0] = withContextInFlow(flow, spans, ctx);
-    return this.settle(
-      [...allSpans(spans), send],
-      () => context.with(ctx, () => call(injected)),
-      (tree) => matchFlowResult(spans, tree),
-    );
+    const queuesOptions = readProperty(args[1], 'queuesOptions');
+    return this.traced(args, call, (started) => {
+      const ctx = this.startBatch(started, singleQueue([flow]), countNodes(flow));
+      const spans = this.startFlowSpans(started, ctx, flow);
+      const injected = [...args];
+      injected[0] = withContextInFlow(flow, spans, ctx, queuesOptions);
+      return { ctx, args: injected, onAdded: (tree) => matchFlowResult(spans, tree) };
+    });
   }
 
-  /** `FlowProducer.addBulk(flows)`. */
-  addFlows(args: unknown[], call: Call): unknown {
+  /** `FlowProducer.addBulk(flows)`: BullMQ takes no per-call options here. */
+  addFlows(args: unknown[], call: CallOriginal): unknown {
     const flows = args[0];
     if (!Array.isArray(flows) || !flows.every(isObject)) return call(args);
-    const queues = new Set<string>();
-    flows.forEach((flow) => collectQueues(flow, queues));
-    const total = flows.reduce((sum: number, flow) => sum + countNodes(flow), 0);
-    const { send, ctx } = this.startSend(singleQueue(queues), total);
-    const spans = flows.map((flow) => this.startFlowSpans(ctx, flow));
-    const injected = [...args];
-    injected[0] = flows.map((flow, i) => withContextInFlow(flow, spans[i], ctx));
-    return this.settle(
-      [...spans.flatMap(allSpans), send],
-      () => context.with(ctx, () => call(injected)),
-      (trees) => {
-        if (Array.isArray(trees)) spans.forEach((tree, i) => matchFlowResult(tree, trees[i]));
-      },
-    );
-  }
-
-  private startSend(queueName: string | undefined, count: number): { send: Span; ctx: Context } {
-    const attributes = baseAttributes(attr.OPERATION_SEND, queueName);
-    attributes[attr.ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = count;
-    const name = queueName === undefined ? attr.OPERATION_SEND : `${attr.OPERATION_SEND} ${queueName}`;
-    const send = this.deps.tracer().startSpan(name, { kind: SpanKind.CLIENT, attributes });
-    return { send, ctx: trace.setSpan(context.active(), send) };
-  }
-
-  private startCreate(parent: Context, queueName: string, jobName: unknown): Span {
-    return this.deps.tracer().startSpan(
-      `${attr.OPERATION_CREATE} ${queueName}`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: { ...baseAttributes(attr.OPERATION_CREATE, queueName), ...jobNameAttribute(jobName) },
-      },
-      parent,
-    );
-  }
-
-  private startFlowSpans(parent: Context, node: object): FlowSpans {
-    const queueName = readString(node, 'queueName') ?? '';
-    const span = this.startCreate(parent, queueName, readProperty(node, 'name'));
-    const children = readProperty(node, 'children');
-    return {
-      span,
-      children: Array.isArray(children)
-        ? children.filter(isObject).map((child) => this.startFlowSpans(parent, child))
-        : [],
-    };
+    return this.traced(args, call, (started) => {
+      const total = flows.reduce((sum: number, flow) => sum + countNodes(flow), 0);
+      const ctx = this.startBatch(started, singleQueue(flows), total);
+      const spans = flows.map((flow) => this.startFlowSpans(started, ctx, flow));
+      const injected = [...args];
+      injected[0] = flows.map((flow, i) => withContextInFlow(flow, spans[i], ctx, undefined));
+      return {
+        ctx,
+        args: injected,
+        onAdded: (trees) => {
+          if (Array.isArray(trees)) spans.forEach((tree, i) => matchFlowResult(tree, trees[i]));
+        },
+      };
+    });
   }
 
   /**
-   * Runs the BullMQ call and ends `spans` when it settles, passing its value
-   * through untouched. Errors are BullMQ's and are rethrown as they came.
+   * Prepares the spans and the context-carrying arguments, calls BullMQ, and
+   * ends the spans when the call settles, passing its value and errors through
+   * untouched. If preparing fails (a bug, a hostile propagator), the spans
+   * started so far are ended and BullMQ is called untraced.
    */
-  private settle(spans: readonly Span[], run: () => unknown, onAdded: (added: unknown) => void): unknown {
+  private traced(args: unknown[], call: CallOriginal, prepare: (started: (span: Span) => Span) => Omit<Prepared, 'spans'>): unknown {
+    const spans: Span[] = [];
+    let prepared: Prepared;
+    try {
+      prepared = {
+        ...prepare((span) => {
+          spans.push(span);
+          return span;
+        }),
+        spans,
+      };
+    } catch (err) {
+      this.deps.diag.error('bullmq-ledger: could not trace a job add; adding it untraced', err);
+      this.endAll(spans);
+      return call(args);
+    }
     let result: unknown;
     try {
-      result = run();
+      result = context.with(prepared.ctx, () => call(prepared.args));
     } catch (err) {
       this.endAll(spans, err);
       throw err;
@@ -155,7 +148,7 @@ export class ProducerSpans {
     return result.then(
       (added) => {
         try {
-          onAdded(added);
+          prepared.onAdded(added);
         } catch (err) {
           this.deps.diag.error('bullmq-ledger: could not read the added jobs', err);
         }
@@ -169,30 +162,38 @@ export class ProducerSpans {
     );
   }
 
+  private startSpan(operation: string, kind: SpanKind, queueName: string, jobName: unknown, parent?: Context): Span {
+    const attributes = attr.messagingAttributes(operation, queueName);
+    if (typeof jobName === 'string') attributes[attr.ATTR_BULLMQ_JOB_NAME] = jobName;
+    return this.deps.tracer().startSpan(`${operation} ${queueName}`, { kind, attributes }, parent);
+  }
+
+  /** The batch's CLIENT `send` span; returns the context its create spans are children of. */
+  private startBatch(started: (span: Span) => Span, queueName: string | undefined, count: number): Context {
+    const attributes = attr.messagingAttributes(attr.OPERATION_SEND, queueName);
+    attributes[attr.ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = count;
+    const name = queueName === undefined ? attr.OPERATION_SEND : `${attr.OPERATION_SEND} ${queueName}`;
+    const send = started(this.deps.tracer().startSpan(name, { kind: SpanKind.CLIENT, attributes }));
+    return trace.setSpan(context.active(), send);
+  }
+
+  private startFlowSpans(started: (span: Span) => Span, parent: Context, node: object): FlowSpans {
+    const queueName = readString(node, 'queueName') ?? '';
+    const span = started(this.startSpan(attr.OPERATION_CREATE, SpanKind.PRODUCER, queueName, readProperty(node, 'name'), parent));
+    return { span, children: flowChildren(node).map((child) => this.startFlowSpans(started, parent, child)) };
+  }
+
   private endAll(spans: readonly Span[], failure?: unknown): void {
+    const limits = errorLimits(this.deps.config());
     for (const span of spans) {
       try {
-        if (failure !== undefined) recordError(span, failure);
+        if (failure !== undefined) recordErrorDetails(span, errorToDetails(failure, limits));
         span.end();
       } catch (err) {
         this.deps.diag.error('bullmq-ledger: could not end a producer span', err);
       }
     }
   }
-}
-
-function baseAttributes(operation: string, queueName: string | undefined): Attributes {
-  const attributes: Attributes = {
-    [attr.ATTR_MESSAGING_SYSTEM]: attr.MESSAGING_SYSTEM_BULLMQ,
-    [attr.ATTR_MESSAGING_OPERATION_TYPE]: operation,
-    [attr.ATTR_MESSAGING_OPERATION_NAME]: operation,
-  };
-  if (queueName !== undefined) attributes[attr.ATTR_MESSAGING_DESTINATION_NAME] = queueName;
-  return attributes;
-}
-
-function jobNameAttribute(name: unknown): Attributes {
-  return typeof name === 'string' ? { [attr.ATTR_BULLMQ_JOB_NAME]: name } : {};
 }
 
 function setJobIdentity(span: Span, job: unknown): void {
@@ -202,33 +203,28 @@ function setJobIdentity(span: Span, job: unknown): void {
   if (enqueuedAt !== undefined) span.setAttribute(attr.ATTR_JOB_ENQUEUED_AT, enqueuedAt);
 }
 
-function recordError(span: Span, thrown: unknown): void {
-  const details = errorToDetails(thrown, ERROR_LIMITS);
-  span.setAttribute(attr.ATTR_ERROR_TYPE, details.type);
-  span.recordException({ name: details.type, message: details.message, stack: details.stack });
-  span.setStatus({ code: SpanStatusCode.ERROR, message: details.message });
-}
-
-function spanContextOf(parent: Context, span: Span | undefined): Context {
+function spanContext(parent: Context, span: Span | undefined): Context {
   return span === undefined ? parent : trace.setSpan(parent, span);
 }
 
 /** A copy of a job (or flow node) whose `opts` carry `ctx`; anything else unchanged. */
-function withContextInOpts(job: unknown, ctx: Context): unknown {
+function withContextInOpts(job: unknown, ctx: Context, defaultOpts: unknown): unknown {
   if (!isObject(job)) return job;
   const opts = readProperty(job, 'opts');
-  const injected = withInjectedContext(opts, ctx);
+  const injected = withInjectedContext(opts, ctx, defaultOpts);
   return injected === opts ? job : { ...job, opts: injected };
 }
 
-function withContextInFlow(node: object, spans: FlowSpans | undefined, parent: Context): unknown {
+/** Injects each node's create span context, honouring `queuesOptions[queue].defaultJobOptions`. */
+function withContextInFlow(node: object, spans: FlowSpans | undefined, parent: Context, queuesOptions: unknown): unknown {
   if (spans === undefined) return node;
-  const copy = withContextInOpts(node, trace.setSpan(parent, spans.span));
+  const defaults = readProperty(readProperty(queuesOptions, readString(node, 'queueName') ?? ''), 'defaultJobOptions');
+  const copy = withContextInOpts(node, trace.setSpan(parent, spans.span), defaults);
   const children = readProperty(node, 'children');
   if (!Array.isArray(children) || !isObject(copy)) return copy;
   let next = 0;
   const injectedChildren = children.map((child: unknown) =>
-    isObject(child) ? withContextInFlow(child, spans.children[next++], parent) : child,
+    isObject(child) ? withContextInFlow(child, spans.children[next++], parent, queuesOptions) : child,
   );
   return { ...copy, children: injectedChildren };
 }
@@ -242,23 +238,23 @@ function matchFlowResult(spans: FlowSpans | undefined, result: unknown): void {
   spans.children.forEach((child, i) => matchFlowResult(child, children[i]));
 }
 
-function allSpans(spans: FlowSpans): Span[] {
-  return [spans.span, ...spans.children.flatMap(allSpans)];
-}
-
-function collectQueues(node: object, queues: Set<string>): void {
-  const queueName = readProperty(node, 'queueName');
-  if (typeof queueName === 'string') queues.add(queueName);
+function flowChildren(node: object): object[] {
   const children = readProperty(node, 'children');
-  if (Array.isArray(children)) children.filter(isObject).forEach((child) => collectQueues(child, queues));
+  return Array.isArray(children) ? children.filter(isObject) : [];
 }
 
 function countNodes(node: object): number {
-  const children = readProperty(node, 'children');
-  if (!Array.isArray(children)) return 1;
-  return 1 + children.filter(isObject).reduce((sum: number, child) => sum + countNodes(child), 0);
+  return 1 + flowChildren(node).reduce((sum: number, child) => sum + countNodes(child), 0);
 }
 
-function singleQueue(queues: ReadonlySet<string>): string | undefined {
+/** The queue every node of the flows is in, or undefined when they span several. */
+function singleQueue(flows: readonly object[]): string | undefined {
+  const queues = new Set<string>();
+  const collect = (node: object): void => {
+    const queueName = readString(node, 'queueName');
+    if (queueName !== undefined) queues.add(queueName);
+    flowChildren(node).forEach(collect);
+  };
+  flows.forEach(collect);
   return queues.size === 1 ? queues.values().next().value : undefined;
 }

@@ -11,11 +11,14 @@ import { isObject, readProperty } from './safe-read';
 /**
  * Returns the job options to pass to BullMQ: a copy of `opts` carrying `ctx`,
  * or `opts` itself when context must not be injected. Follows BullMQ's rule:
- * the caller's own `metadata` is kept and `omitContext: true` means no context.
+ * the caller's own `metadata` is kept and `omitContext: true` means no context,
+ * whether set on the job or in the queue's `defaultJobOptions` (BullMQ merges
+ * the two shallowly, so our `telemetry` replaces the default one: it copies it).
  */
-export function withInjectedContext(opts: unknown, ctx: Context): unknown {
+export function withInjectedContext(opts: unknown, ctx: Context, defaultOpts?: unknown): unknown {
   if (opts !== undefined && !isObject(opts)) return opts;
-  const telemetry = readProperty(opts, 'telemetry');
+  const own = readProperty(opts, 'telemetry');
+  const telemetry = own === undefined ? readProperty(defaultOpts, 'telemetry') : own;
   if (telemetry !== undefined && !isObject(telemetry)) return opts;
   if (readProperty(telemetry, 'omitContext') === true) return opts;
   if (readProperty(telemetry, 'metadata') !== undefined) return opts;

@@ -2,7 +2,7 @@ import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { Job } from 'bullmq';
 
 /** The job as the hooks receive it: BullMQ's own `Job`. */
-export type LedgerJob = Job<unknown, unknown, string>;
+export type BullMQJob = Job<unknown, unknown, string>;
 
 /**
  * Options of {@link BullMQInstrumentation}. Every option is optional; the
@@ -32,7 +32,7 @@ export interface BullMQInstrumentationConfig extends InstrumentationConfig {
    * hook that throws is logged through `diag` and ignored.
    * @defaultValue none
    */
-  metadata?: (job: LedgerJob) => unknown;
+  metadata?: (job: BullMQJob) => unknown;
 
   /**
    * Summarises a completed attempt's result, stored as capped JSON in
@@ -41,7 +41,7 @@ export interface BullMQInstrumentationConfig extends InstrumentationConfig {
    * hook that throws is logged through `diag` and ignored.
    * @defaultValue none (no result is kept)
    */
-  resultSummary?: (result: unknown, job: LedgerJob) => unknown;
+  resultSummary?: (result: unknown, job: BullMQJob) => unknown;
 
   /**
    * Cap, in characters, of each string or JSON attribute taken from user

@@ -1,7 +1,7 @@
 /**
  * The BullMQ module under test. `npm test` runs against the project's BullMQ
- * (6.x); `npm run test:compat` sets BULLMQ_LEDGER_TEST_BULLMQ to a folder
- * with another BullMQ installed (test/compat/bullmq5) and runs the same
+ * (6.x); `scripts/test-compat.mjs` sets BULLMQ_LEDGER_TEST_BULLMQ to a folder
+ * with another BullMQ installed (test/compat/bullmq-5.0.0, test/compat/bullmq-5.81.5) and runs the same
  * instrumentation tests against it. Tests take BullMQ's classes from here,
  * never from a static import, so that both runs exercise the right copy.
  */
@@ -60,6 +60,8 @@ export const features = {
    * (`notifyFailedJobs`); later versions fail it at the next pickup.
    */
   stalledFailedByChecker: workerHas('notifyFailedJobs'),
+  /** A rate-limited job is moved back with `Job.moveToWait`, which fails when the lock was lost (not in 5.0). */
+  rateLimitMoveChecksLock: typeof Reflect.get(bullmq.Job.prototype, 'moveToWait') === 'function',
 };
 
 /** Defines the test only when the BullMQ under test has the feature it needs. */

@@ -182,4 +182,32 @@ describe('process spans: one per attempt, with the outcome BullMQ recorded', () 
     expect(span?.attributes).to.include({ [attr.ATTR_ATTEMPT_OUTCOME]: 'completed', [attr.ATTR_ATTEMPT_FINAL]: true });
     expect(span?.status.code).to.equal(SpanStatusCode.UNSET);
   });
+
+  it('marks an attempt cut short by a forced close as stalled, not completed', async () => {
+    const q = fixture('forced-close');
+    await q.queue.add('j', {});
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started = false;
+    const worker = q.worker(async () => {
+      started = true;
+      await held;
+      return 'too late';
+    });
+    await waitFor(() => started, { what: 'the job to start' });
+    await worker.close(true);
+    release();
+
+    const [span] = await waitForProcessSpans(q.name, 1);
+    expect(span?.attributes).to.include({ [attr.ATTR_ATTEMPT_OUTCOME]: 'stalled', [attr.ATTR_ATTEMPT_FINAL]: false });
+    expect(span?.status.message).to.equal('attempt not recorded by BullMQ: the worker was closing or paused');
+  });
+
+  it("records the worker's name", async () => {
+    const q = fixture('worker-name');
+    await q.queue.add('j', {});
+    q.worker(async () => 'ok', { name: 'billing-worker-1' });
+    const [span] = await waitForProcessSpans(q.name, 1);
+    expect(span?.attributes[attr.ATTR_BULLMQ_WORKER_NAME]).to.equal('billing-worker-1');
+  });
 });

@@ -44,9 +44,9 @@ describe('process spans: job data and results are opt-in', () => {
   });
 
   it('copies allow-listed job.data keys, capped, and nothing else', async () => {
-    configureInstrumentation({ jobDataAttributes: ['tenantId', 'amount', 'note', 'items', 'missing'], maxAttributeLength: 32 });
+    configureInstrumentation({ jobDataAttributes: ['tenantId', 'amount', 'note', 'items', 'missing'], maxAttributeLength: 64 });
     const q = fixture('allow-list');
-    await q.queue.add('pay', { tenantId: 't-1', amount: 10, note: 'x'.repeat(100), items: [1, 2], card: SECRET });
+    await q.queue.add('pay', { tenantId: 't-1', amount: 10, note: 'x'.repeat(200), items: [1, 2], card: SECRET });
     q.worker(async () => 'ok');
 
     const [span] = await waitForProcessSpans(q.name, 1);
@@ -54,10 +54,10 @@ describe('process spans: job data and results are opt-in', () => {
       Object.entries(span?.attributes ?? {}).filter(([key]) => key.startsWith(attr.ATTR_JOB_DATA_PREFIX)),
     );
     expect(dataAttributes).to.deep.equal({
-      'bullmq_ledger.job.data.tenantId': 't-1',
-      'bullmq_ledger.job.data.amount': 10,
-      'bullmq_ledger.job.data.note': `${'x'.repeat(31)}…`,
-      'bullmq_ledger.job.data.items': '[1,2]',
+      [`${attr.ATTR_JOB_DATA_PREFIX}tenantId`]: 't-1',
+      [`${attr.ATTR_JOB_DATA_PREFIX}amount`]: 10,
+      [`${attr.ATTR_JOB_DATA_PREFIX}note`]: `${'x'.repeat(63)}…`,
+      [`${attr.ATTR_JOB_DATA_PREFIX}items`]: '[1,2]',
     });
   });
 
@@ -102,5 +102,33 @@ describe('process spans: job data and results are opt-in', () => {
     } finally {
       captured.restore();
     }
+  });
+
+  it('ignores a hook that returns a Promise, and says so', async () => {
+    const captured = captureDiagErrors();
+    try {
+      configureInstrumentation({ metadata: async () => ({ late: true }) });
+      const q = fixture('async-hook');
+      await q.queue.add('j', {});
+      q.worker(async () => 'ok');
+      const [span] = await waitForProcessSpans(q.name, 1);
+      expect(span?.attributes).not.to.have.property(attr.ATTR_JOB_METADATA);
+      expect(captured.messages.join('\n')).to.contain('metadata hook must return a value synchronously');
+    } finally {
+      captured.restore();
+    }
+  });
+
+  it('caps error messages and stacks at the configured lengths', async () => {
+    configureInstrumentation({ maxErrorMessageLength: 64, maxErrorStackLength: 200 });
+    const q = fixture('error-caps');
+    await q.queue.add('j', {});
+    q.worker(async () => {
+      throw new Error(`upstream said: ${'e'.repeat(5000)}`);
+    });
+    const [span] = await waitForProcessSpans(q.name, 1);
+    expect(String(span?.attributes[attr.ATTR_ERROR_MESSAGE])).to.have.length(64);
+    expect(String(span?.attributes[attr.ATTR_ERROR_STACK]).length).to.be.at.most(200);
+    expect(span?.status.message).to.have.length(64);
   });
 });

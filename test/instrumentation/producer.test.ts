@@ -1,5 +1,6 @@
-import { context, SpanKind, trace } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { DefaultJobOptions } from 'bullmq';
 import { expect } from 'chai';
 import * as attr from '../../src/attributes';
 import { configureInstrumentation, ledgerSpans, memoryExporter, provider, waitForProcessSpans } from '../helpers/otel';
@@ -175,5 +176,83 @@ describe('producer spans and trace context carried in the job', () => {
     const [process] = await waitForProcessSpans(q.name, 1);
     const child = memoryExporter.getFinishedSpans().find((span) => span.name === `db query ${q.name}`);
     expect(child?.parentSpanContext?.spanId).to.equal(process?.spanContext().spanId);
+  });
+
+  it('links every job of FlowProducer.addBulk to its own create span', async () => {
+    const q = fixture('flow-bulk-links');
+    const trees = await q.flowProducer().addBulk([
+      { name: 'one', queueName: q.name, children: [{ name: 'one-child', queueName: q.name }] },
+      { name: 'two', queueName: q.name },
+    ]);
+    q.worker(async () => 'ok');
+    const processed = await waitForProcessSpans(q.name, 3);
+    const creates = ledgerSpans(q.name, SpanKind.PRODUCER);
+    for (const id of [trees[0]?.job.id, trees[0]?.children?.[0]?.job.id, trees[1]?.job.id]) {
+      expect(linkedSpanId(byJobId(processed, id)), `job ${id}`).to.equal(byJobId(creates, id)?.spanContext().spanId);
+    }
+  });
+
+  it('records the parent key of a flow child on its process span', async () => {
+    const parent = fixture('parent-key-parent');
+    const child = fixture('parent-key-child');
+    const tree = await parent.flowProducer().add({
+      name: 'parent',
+      queueName: parent.name,
+      children: [{ name: 'child', queueName: child.name }],
+    });
+    child.worker(async () => 'ok');
+    const [span] = await waitForProcessSpans(child.name, 1);
+    expect(span?.attributes[attr.ATTR_JOB_PARENT_KEY]).to.equal(`bull:${parent.name}:${tree.job.id}`);
+  });
+
+  it('honours omitContext and caller metadata per job in addBulk and in flows', async () => {
+    const q = fixture('bulk-omit');
+    const metadata = JSON.stringify({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    const [omitted, own, injected] = await q.queue.addBulk([
+      { name: 'omit', data: {}, opts: { telemetry: { omitContext: true } } },
+      { name: 'own', data: {}, opts: { telemetry: { metadata } } },
+      { name: 'plain', data: {} },
+    ]);
+    const tree = await q.flowProducer().add({
+      name: 'flow-parent',
+      queueName: q.name,
+      opts: { telemetry: { omitContext: true } },
+      children: [{ name: 'flow-child', queueName: q.name }],
+    });
+    const stored = async (id: string | undefined) => (await q.queue.getJob(id ?? ''))?.opts.telemetry?.metadata;
+    expect(await stored(omitted?.id)).to.equal(undefined);
+    expect(await stored(own?.id)).to.equal(metadata);
+    expect(await stored(injected?.id)).to.match(/traceparent/);
+    expect(await stored(tree.job.id)).to.equal(undefined);
+    expect(await stored(tree.children?.[0]?.job.id)).to.match(/traceparent/);
+  });
+
+  it("honours omitContext set in the queue's defaultJobOptions", async () => {
+    // BullMQ's types leave telemetry out of DefaultJobOptions, but BullMQ merges it into every job.
+    const defaultJobOptions: DefaultJobOptions = { attempts: 2 };
+    Object.assign(defaultJobOptions, { telemetry: { omitContext: true } });
+    const q = fixture('default-omit', { defaultJobOptions });
+    const job = await q.queue.add('j', {});
+    const [bulk] = await q.queue.addBulk([{ name: 'b', data: {} }]);
+    for (const id of [job.id, bulk?.id]) {
+      const stored = await q.queue.getJob(id ?? '');
+      expect(stored?.opts.telemetry?.metadata).to.equal(undefined);
+      expect(stored?.opts.attempts).to.equal(2);
+    }
+  });
+
+  it('marks the send span failed and rethrows the same error when BullMQ rejects the add', async () => {
+    const q = fixture('add-rejected');
+    let thrown: unknown;
+    try {
+      await q.queue.add('j', {}, { jobId: '0' });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).to.be.instanceOf(Error);
+    const [send] = ledgerSpans(q.name, SpanKind.PRODUCER);
+    expect(send?.status).to.deep.equal({ code: SpanStatusCode.ERROR, message: (thrown as Error).message });
+    expect(send?.attributes[attr.ATTR_ERROR_MESSAGE]).to.equal((thrown as Error).message);
+    expect(send?.attributes).not.to.have.property(attr.ATTR_MESSAGING_MESSAGE_ID);
   });
 });

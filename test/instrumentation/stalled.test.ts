@@ -1,7 +1,7 @@
 import { SpanStatusCode } from '@opentelemetry/api';
 import { expect } from 'chai';
 import * as attr from '../../src/attributes';
-import { features } from '../helpers/bullmq';
+import { bullmq, features, itWithFeature } from '../helpers/bullmq';
 import { processSpans, waitForProcessSpans } from '../helpers/otel';
 import { queueFixtures } from '../helpers/queues';
 import { waitFor } from '../helpers/wait';
@@ -53,6 +53,7 @@ describe('process spans: stalled jobs', () => {
       [attr.ATTR_ERROR_TYPE]: byChecker ? 'Error' : 'UnrecoverableError',
       [attr.ATTR_ERROR_MESSAGE]: 'job stalled more than allowable limit',
     });
+    expect(failedByBullMQ?.attributes[attr.ATTR_BULLMQ_JOB_ATTEMPTS_MADE]).to.be.a('number');
     expect(failedByBullMQ?.status.code).to.equal(SpanStatusCode.ERROR);
     expect(await q.queue.getJobState(job.id ?? '')).to.equal('failed');
   });
@@ -76,5 +77,30 @@ describe('process spans: stalled jobs', () => {
     const spans = processSpans(q.name);
     expect(spans).to.have.length(2);
     expect(spans[0]?.spanContext().spanId).not.to.equal(spans[1]?.spanContext().spanId);
+  });
+
+  itWithFeature(features.rateLimitMoveChecksLock, 'marks a rate-limited attempt whose job BullMQ could no longer move back as stalled', async () => {
+    const q = fixture('rate-limit-lost-lock');
+    await q.queue.add('api-call', {});
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let runs = 0;
+    const worker = q.worker(
+      async () => {
+        runs += 1;
+        if (runs > 1) return 'second run';
+        await held;
+        throw bullmq.Worker.RateLimitError();
+      },
+      { lockDuration: 200, skipLockRenewal: true, stalledInterval: 100, maxStalledCount: 5, concurrency: 2 },
+    );
+    // The stalled checker takes the job back while the first run still holds it; the second run completes it.
+    const [completed] = await waitForProcessSpans(q.name, 1);
+    expect(completed?.attributes[attr.ATTR_ATTEMPT_OUTCOME]).to.equal('completed');
+    release();
+    const [, lateRateLimit] = await waitForProcessSpans(q.name, 2);
+    expect(lateRateLimit?.attributes[attr.ATTR_ATTEMPT_OUTCOME]).to.equal('stalled');
+    expect(lateRateLimit?.status.code).to.equal(SpanStatusCode.ERROR);
+    expect(worker.isRunning()).to.equal(true);
   });
 });

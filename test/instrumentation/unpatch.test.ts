@@ -14,7 +14,7 @@ const PATCHED: Array<[string, object, string[]]> = [
     'Worker',
     workerProto,
     // BullMQ 5.0 has no handleFailed method (closures instead), but a notifyFailedJobs.
-    ['processJob', 'callProcessJob', ...['handleFailed', 'notifyFailedJobs'].filter(has)],
+    ['processJob', 'callProcessJob', ...['handleFailed', 'moveLimitedBackToWait', 'notifyFailedJobs'].filter(has)],
   ],
   ['Job', bullmq.Job.prototype, ['moveToCompleted', 'moveToFailed']],
   ['Queue', bullmq.Queue.prototype, ['add', 'addBulk']],
