@@ -22,6 +22,7 @@ const jobs = Number(values.jobs);
 const rounds = Number(values.rounds);
 const concurrencies = values.concurrency.split(',').map(Number);
 const variants = values.variants.split(',');
+if (!variants.includes('plain')) throw new Error('--variants must include plain: every ratio is to plain BullMQ');
 const runner = path.join(import.meta.dirname, 'throughput-run.mjs');
 
 const median = (xs) => {
@@ -31,35 +32,43 @@ const median = (xs) => {
 };
 
 console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), ${jobs} no-op jobs, ${rounds} rounds`);
-const results = new Map(); // `${variant}@${concurrency}` -> jobs/s[]
+const results = new Map(); // `${variant}@${concurrency}` -> runs
+const ratios = new Map(); // `${variant}@${concurrency}` -> jobs/s divided by plain's in the same round
 for (let round = 1; round <= rounds; round++) {
   for (const concurrency of concurrencies) {
     // Rotate the order each round so no variant always runs first.
     const order = variants.map((_, i) => variants[(i + round) % variants.length]);
+    const thisRound = new Map();
     for (const variant of order) {
       const out = execFileSync(process.execPath, [runner, variant, String(concurrency), String(jobs)], { encoding: 'utf8' });
       const run = JSON.parse(out.trim().split('\n').at(-1));
       const key = `${variant}@${concurrency}`;
       results.set(key, [...(results.get(key) ?? []), run]);
+      thisRound.set(variant, run.jobsPerSecond);
       console.log(
         `round ${round} concurrency ${String(concurrency).padStart(2)} ${variant.padEnd(12)} ${run.jobsPerSecond.toFixed(0).padStart(6)} jobs/s` +
           ` ${run.cpuMicrosPerJob.toFixed(1).padStart(6)} CPU µs/job  (${run.spans} spans exported)`,
       );
     }
+    // The machine's speed drifts over minutes: a ratio within one round compares runs made side by side.
+    for (const variant of variants) {
+      const key = `${variant}@${concurrency}`;
+      ratios.set(key, [...(ratios.get(key) ?? []), thisRound.get(variant) / thisRound.get('plain')]);
+    }
   }
 }
 
-console.log('\n| concurrency | variant | jobs/s (median) | min | max | vs plain BullMQ | CPU µs/job (median) |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('\n| concurrency | variant | jobs/s (median) | min | max | vs plain BullMQ (median of per-round ratios) | per-round ratio min–max | CPU µs/job (median) |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const concurrency of concurrencies) {
-  const rate = (variant) => (results.get(`${variant}@${concurrency}`) ?? []).map((run) => run.jobsPerSecond);
-  const plain = median(rate('plain'));
   for (const variant of variants) {
-    const rates = rate(variant);
-    const m = median(rates);
-    const cpu = median((results.get(`${variant}@${concurrency}`) ?? []).map((run) => run.cpuMicrosPerJob));
+    const runs = results.get(`${variant}@${concurrency}`) ?? [];
+    const rates = runs.map((run) => run.jobsPerSecond);
+    const ratio = ratios.get(`${variant}@${concurrency}`) ?? [];
+    const pct = (x) => `${(x * 100).toFixed(1)}%`;
     console.log(
-      `| ${concurrency} | ${variant} | ${m.toFixed(0)} | ${Math.min(...rates).toFixed(0)} | ${Math.max(...rates).toFixed(0)} | ${((m / plain) * 100).toFixed(1)}% | ${cpu.toFixed(1)} |`,
+      `| ${concurrency} | ${variant} | ${median(rates).toFixed(0)} | ${Math.min(...rates).toFixed(0)} | ${Math.max(...rates).toFixed(0)}` +
+        ` | ${pct(median(ratio))} | ${pct(Math.min(...ratio))}–${pct(Math.max(...ratio))} | ${median(runs.map((run) => run.cpuMicrosPerJob)).toFixed(1)} |`,
     );
   }
 }
