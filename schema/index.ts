@@ -1,6 +1,16 @@
 /**
- * `bullmq-ledger/schema`: the MikroORM entities (WorkerJobRecord,
- * WorkerJobAttempt) and migrations of the ledger. Built by the ledger issue;
- * this entry point exists so the package layout is stable.
+ * `bullmq-ledger/schema`: the ledger's MikroORM entities (defined without
+ * decorators) and migrations.
  */
-export {};
+import { WorkerJobAttempt } from './worker-job-attempt';
+import { WorkerJobRecord } from './worker-job-record';
+
+export { WorkerJobRecord, JOB_STATUSES } from './worker-job-record';
+export type { JobStatus, ErrorDetailsColumn } from './worker-job-record';
+export { WorkerJobAttempt } from './worker-job-attempt';
+export { ledgerMigrations, migrateLedger, LEDGER_MIGRATIONS_TABLE } from './migrate';
+export type { MigrateLedgerResult } from './migrate';
+export { Migration20261204000000CreateLedger } from './migrations/Migration20261204000000CreateLedger';
+
+/** Both entities, for a host's `entities` option. */
+export const ledgerEntities = [WorkerJobRecord, WorkerJobAttempt] as const;

@@ -1,0 +1,46 @@
+import { expect } from 'chai';
+import { LEDGER_MIGRATIONS_TABLE, Migration20261204000000CreateLedger, migrateLedger } from '../../schema';
+import { openLedgerDb } from '../helpers/ledger-db';
+import type { LedgerDb } from '../helpers/ledger-db';
+
+async function tables(db: LedgerDb): Promise<string[]> {
+  const rows = await db.orm.em
+    .getConnection()
+    .execute<Array<{ table_name: string }>>('select table_name from information_schema.tables where table_schema = ? order by 1', [db.schema]);
+  return rows.map((row) => row.table_name);
+}
+
+describe('schema: entities and migrations', () => {
+  let db: LedgerDb;
+  beforeEach(async () => {
+    db = await openLedgerDb('schema');
+  });
+  afterEach(() => db.close());
+
+  it('creates the ledger tables in the configured schema, with its own migrations table', async () => {
+    expect(await migrateLedger(db.orm)).to.deep.equal({ applied: ['Migration20261204000000CreateLedger'] });
+    expect(await tables(db)).to.deep.equal([LEDGER_MIGRATIONS_TABLE, 'worker_job_attempts', 'worker_job_records']);
+  });
+
+  it('produces exactly the schema the entities describe (no diff left for the schema generator)', async () => {
+    await migrateLedger(db.orm);
+    const diff = await db.orm.schema.getUpdateSchemaSQL({ wrap: false, safe: true });
+    expect(diff.trim()).to.equal('');
+  });
+
+  it('is idempotent, also when many processes migrate at once', async () => {
+    const results = await Promise.all(Array.from({ length: 4 }, () => migrateLedger(db.orm)));
+    expect(results.flatMap((result) => result.applied)).to.deep.equal(['Migration20261204000000CreateLedger']);
+    expect(await migrateLedger(db.orm)).to.deep.equal({ applied: [] });
+  });
+
+  it('has a down() that removes what up() created', async () => {
+    await migrateLedger(db.orm);
+    const migration = new Migration20261204000000CreateLedger(db.orm.em.getDriver(), db.orm.config);
+    await Promise.resolve(migration.down());
+    for (const query of migration.getQueries()) {
+      if (typeof query === 'string') await db.orm.em.getConnection().execute(query);
+    }
+    expect(await tables(db)).to.deep.equal([LEDGER_MIGRATIONS_TABLE]);
+  });
+});
