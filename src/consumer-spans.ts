@@ -16,6 +16,7 @@ import { jobIdOf, queueNameOf } from './bullmq-shapes';
 import { errorLimits } from './config';
 import type { ResolvedConfig } from './config';
 import { errorToDetails } from './error-details';
+import { markJobSpanStart } from './ledger-span-mark';
 import { jobDataAttributes, runJsonHook } from './opt-in-attributes';
 import { extractProducerContext } from './propagation';
 import { readFiniteNumber, readProperty, readString } from './safe-read';
@@ -146,7 +147,7 @@ export class ConsumerSpans {
         // Only when there is one: an empty array per attempt is garbage the SDK keeps alive.
         ...(link === undefined ? {} : { links: [{ context: link }] }),
       },
-      parent,
+      markJobSpanStart(parent),
     );
   }
 

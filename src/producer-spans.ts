@@ -13,6 +13,7 @@ import { jobIdOf, queueNameOf } from './bullmq-shapes';
 import { errorLimits } from './config';
 import type { ResolvedConfig } from './config';
 import { errorToDetails } from './error-details';
+import { markJobSpanStart } from './ledger-span-mark';
 import { withInjectedContext } from './propagation';
 import { isObject, isPromiseLike, readFiniteNumber, readProperty, readString } from './safe-read';
 import { recordErrorDetails } from './span-error';
@@ -162,10 +163,11 @@ export class ProducerSpans {
     );
   }
 
+  /** A PRODUCER span of one job: marked, so that a LedgerSampler records it for the ledger's PENDING row. */
   private startSpan(operation: string, kind: SpanKind, queueName: string, jobName: unknown, parent?: Context): Span {
     const attributes = attr.messagingAttributes(operation, queueName);
     if (typeof jobName === 'string') attributes[attr.ATTR_BULLMQ_JOB_NAME] = jobName;
-    return this.deps.tracer().startSpan(`${operation} ${queueName}`, { kind, attributes }, parent);
+    return this.deps.tracer().startSpan(`${operation} ${queueName}`, { kind, attributes }, markJobSpanStart(parent ?? context.active()));
   }
 
   /** The batch's CLIENT `send` span; returns the context its create spans are children of. */

@@ -4,17 +4,49 @@
  * through a SimpleSpanProcessor, so a span is readable as soon as it ends.
  */
 import { SpanKind } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, Sampler, SamplingResult, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { BullMQInstrumentation, ATTR_MESSAGING_DESTINATION_NAME, PACKAGE_NAME } from '../../src';
 import type { BullMQInstrumentationConfig } from '../../src';
 import { waitFor } from './wait';
 
+/** The application's tracing backend in tests: gets what a stock processor exports (sampled spans). */
 export const memoryExporter = new InMemorySpanExporter();
+
+/** The provider's sampler and an extra processor, replaceable per test (a provider's are fixed at construction). */
+class SwitchableSampler implements Sampler {
+  current: Sampler = new AlwaysOnSampler();
+  shouldSample(...args: Parameters<Sampler['shouldSample']>): SamplingResult {
+    return this.current.shouldSample(...args);
+  }
+  toString(): string {
+    return `Switchable{${this.current.toString()}}`;
+  }
+}
+class SwitchableProcessor implements SpanProcessor {
+  current: SpanProcessor | undefined;
+  onStart(span: Span, parentContext: Context): void {
+    this.current?.onStart(span, parentContext);
+  }
+  onEnd(span: ReadableSpan): void {
+    this.current?.onEnd(span);
+  }
+  forceFlush(): Promise<void> {
+    return this.current?.forceFlush() ?? Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return this.current?.shutdown() ?? Promise.resolve();
+  }
+}
+export const sampler = new SwitchableSampler();
+export const extraProcessor = new SwitchableProcessor();
+
 export const provider = new NodeTracerProvider({
-  spanProcessors: [new SimpleSpanProcessor(memoryExporter)],
+  sampler,
+  spanProcessors: [new SimpleSpanProcessor(memoryExporter), extraProcessor],
 });
 provider.register();
 
