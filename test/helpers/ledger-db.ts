@@ -9,11 +9,11 @@ export interface LedgerDb {
   close(): Promise<void>;
 }
 
-export async function openLedgerDb(label: string): Promise<LedgerDb> {
-  const schema = uniqueSchema(label);
+/** `clientUrl` lets a test reach the database through a proxy it controls. */
+export async function openLedgerDb(label: string, { clientUrl = DATABASE_URL, schema = uniqueSchema(label) } = {}): Promise<LedgerDb> {
   const orm = await MikroORM.init({
     entities: [...ledgerEntities],
-    clientUrl: DATABASE_URL,
+    clientUrl,
     schema,
     pool: { min: 0, max: 4 },
     discovery: { warnWhenNoEntities: false },

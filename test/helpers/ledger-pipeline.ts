@@ -13,13 +13,15 @@ import type { LedgerSpanProcessorOptions } from '../../exporter';
 import { migrateLedger, WorkerJobAttempt, WorkerJobRecord } from '../../schema';
 import { openLedgerDb } from './ledger-db';
 import type { LedgerDb } from './ledger-db';
-import { extraProcessor, sampler } from './otel';
+import { extraProcessor, RecordedSpans, sampler } from './otel';
 import { waitFor } from './wait';
 
 export interface LedgerPipeline {
   readonly db: LedgerDb;
   readonly processor: LedgerSpanProcessor;
   readonly spoolDirectory: string;
+  /** Every span that ended recorded while the pipeline ran, sampled or not. */
+  readonly recorded: RecordedSpans;
   records(queueName: string): Promise<WorkerJobRecord[]>;
   attempts(queueName: string): Promise<WorkerJobAttempt[]>;
   /** Waits until `queueName` has `count` records matching `done`. */
@@ -29,9 +31,13 @@ export interface LedgerPipeline {
 
 export async function startLedgerPipeline(
   label: string,
-  { appSampler = new AlwaysOnSampler(), options = {} }: { appSampler?: Sampler; options?: LedgerSpanProcessorOptions } = {},
+  {
+    appSampler = new AlwaysOnSampler(),
+    options = {},
+    clientUrl,
+  }: { appSampler?: Sampler; options?: LedgerSpanProcessorOptions; clientUrl?: string } = {},
 ): Promise<LedgerPipeline> {
-  const db = await openLedgerDb(label);
+  const db = await openLedgerDb(label, clientUrl === undefined ? {} : { clientUrl });
   await migrateLedger(db.orm);
   const spoolDirectory = mkdtempSync(path.join(os.tmpdir(), 'bl-spool-'));
   const processor = new LedgerSpanProcessor(new LedgerSpanExporter({ orm: db.orm }), {
@@ -40,13 +46,15 @@ export async function startLedgerPipeline(
     ...options,
   });
   sampler.current = new LedgerSampler(appSampler);
-  extraProcessor.current = processor;
+  const recorded = new RecordedSpans();
+  extraProcessor.current = [processor, recorded];
   const records = (queueName: string) =>
     db.orm.em.fork().find(WorkerJobRecord, { queueName }, { orderBy: { jobId: 'asc' } });
   return {
     db,
     processor,
     spoolDirectory,
+    recorded,
     records,
     attempts: (queueName) =>
       db.orm.em.fork().find(WorkerJobAttempt, { queueName }, { orderBy: { jobId: 'asc', attemptsStarted: 'asc' } }),
@@ -62,7 +70,7 @@ export async function startLedgerPipeline(
       return found;
     },
     async close() {
-      extraProcessor.current = undefined;
+      extraProcessor.current = [];
       sampler.current = new AlwaysOnSampler();
       await processor.shutdown();
       await db.close();

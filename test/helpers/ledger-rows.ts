@@ -1,4 +1,5 @@
 /** Ledger rows built by hand, for tests of the write path without spans. */
+import { createHash } from 'node:crypto';
 import { recordId } from '../../exporter/ledger-rows';
 import type { AttemptRow, LedgerRows, RecordRow } from '../../exporter/ledger-rows';
 
@@ -42,8 +43,6 @@ const STATUS: Record<Outcome, RecordRow['status']> = {
   stalled: 'PENDING',
 };
 
-let spanCounter = 0;
-
 /** The rows of one attempt: `attemptsStarted` defaults to `attempt`, times follow from it. */
 export function attemptRows(
   queueName: string,
@@ -52,7 +51,8 @@ export function attemptRows(
   outcome: Outcome,
   { attemptsStarted = attempt, enqueuedAt = T0, final = outcome === 'completed' || outcome === 'failed' } = {},
 ): LedgerRows {
-  const spanId = (++spanCounter).toString(16).padStart(16, '0');
+  // Deterministic, so that separate processes build the same rows.
+  const spanId = createHash('sha256').update(`${queueName}\u0001${jobId}\u0001${attemptsStarted}\u0001${outcome}`).digest('hex').slice(0, 16);
   const startedAt = enqueuedAt + attemptsStarted * 1000;
   const failed = outcome === 'failed' || outcome === 'retry' || outcome === 'stalled';
   const errorDetails = failed ? { name: 'Error', message: `attempt ${attempt} ${outcome}` } : null;

@@ -27,19 +27,30 @@ class SwitchableSampler implements Sampler {
   }
 }
 class SwitchableProcessor implements SpanProcessor {
-  current: SpanProcessor | undefined;
+  current: SpanProcessor[] = [];
   onStart(span: Span, parentContext: Context): void {
-    this.current?.onStart(span, parentContext);
+    for (const processor of this.current) processor.onStart(span, parentContext);
   }
   onEnd(span: ReadableSpan): void {
-    this.current?.onEnd(span);
+    for (const processor of this.current) processor.onEnd(span);
   }
-  forceFlush(): Promise<void> {
-    return this.current?.forceFlush() ?? Promise.resolve();
+  async forceFlush(): Promise<void> {
+    await Promise.all(this.current.map((processor) => processor.forceFlush()));
   }
-  shutdown(): Promise<void> {
-    return this.current?.shutdown() ?? Promise.resolve();
+  async shutdown(): Promise<void> {
+    await Promise.all(this.current.map((processor) => processor.shutdown()));
   }
+}
+
+/** Every span that ends recorded (sampled or not), for assertions about recording. */
+export class RecordedSpans implements SpanProcessor {
+  readonly spans: ReadableSpan[] = [];
+  onStart(): void {}
+  onEnd(span: ReadableSpan): void {
+    this.spans.push(span);
+  }
+  forceFlush = (): Promise<void> => Promise.resolve();
+  shutdown = (): Promise<void> => Promise.resolve();
 }
 export const sampler = new SwitchableSampler();
 export const extraProcessor = new SwitchableProcessor();
