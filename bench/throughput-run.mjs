@@ -9,11 +9,17 @@
 //                 (what any instrumented application pays), no BullMQ instrumentation.
 //   ledger        bullmq-ledger's BullMQInstrumentation.
 //   bullmq-otel   BullMQ's own `telemetry` option with bullmq-otel, on the Queue and the Worker.
-// Every variant with OpenTelemetry exports through a BatchSpanProcessor (defaults)
-// to an exporter that only counts, so the cost measured is the instrumentation's.
+//   ledger-pg     The whole product: the instrumentation and the ledger (LedgerSampler,
+//                 LedgerSpanProcessor, LedgerSpanExporter) writing into PostgreSQL. After the
+//                 run the provider is shut down (the ledger drains) and every row is checked.
+//   per-job-upsert  No tracing: the hand-written ledger this product replaces, one MikroORM
+//                 upsert per job inside the processor.
+// The first four variants export through a BatchSpanProcessor (defaults) to an exporter that
+// only counts, so the cost measured is the instrumentation's. DATABASE_URL (default
+// postgresql://root@127.0.0.1:5432/test) is used by the last two, in a schema of their own.
 import { randomUUID } from 'node:crypto';
 
-const VARIANTS = ['plain', 'otel-context', 'ledger', 'bullmq-otel'];
+const VARIANTS = ['plain', 'otel-context', 'ledger', 'bullmq-otel', 'ledger-pg', 'per-job-upsert'];
 const [variant, concurrencyArg, jobsArg] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
 const jobs = Number(jobsArg);
@@ -33,11 +39,23 @@ const countingExporter = {
   forceFlush: async () => undefined,
 };
 
+const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://root@127.0.0.1:5432/test';
+const schema = `bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 let provider;
-if (variant !== 'plain') {
+let ledgerProcessor;
+if (['otel-context', 'ledger', 'bullmq-otel'].includes(variant)) {
   const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
   const { BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
   provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(countingExporter)] });
+  provider.register();
+}
+if (variant === 'ledger-pg') {
+  const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
+  const { AlwaysOnSampler } = await import('@opentelemetry/sdk-trace-base');
+  const { LedgerSampler, LedgerSpanExporter, LedgerSpanProcessor } = await import('bullmq-ledger/exporter');
+  const exporter = new LedgerSpanExporter({ clientUrl: databaseUrl, schema, migrate: true });
+  ledgerProcessor = new LedgerSpanProcessor(exporter);
+  provider = new NodeTracerProvider({ sampler: new LedgerSampler(new AlwaysOnSampler()), spanProcessors: [ledgerProcessor] });
   provider.register();
 }
 if (variant === 'otel-context') {
@@ -45,7 +63,7 @@ if (variant === 'otel-context') {
   const { context, ROOT_CONTEXT } = await import('@opentelemetry/api');
   context.with(ROOT_CONTEXT, () => undefined);
 }
-if (variant === 'ledger') {
+if (variant === 'ledger' || variant === 'ledger-pg') {
   // This file is ESM: `import('bullmq')` is patched only through the import hook.
   const { register } = await import('node:module');
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
@@ -59,6 +77,23 @@ let telemetry;
 if (variant === 'bullmq-otel') {
   const { BullMQOtel } = await import('bullmq-otel');
   telemetry = new BullMQOtel({ tracerName: 'bench' });
+}
+let processor = async () => undefined;
+let orm;
+if (variant === 'per-job-upsert') {
+  const { MikroORM } = await import('@mikro-orm/postgresql');
+  const { ledgerEntities, migrateLedger, WorkerJobRecord } = await import('bullmq-ledger/schema');
+  orm = await MikroORM.init({ entities: [...ledgerEntities], clientUrl: databaseUrl, schema, pool: { min: 0, max: 10 } });
+  await migrateLedger(orm);
+  // What teams write by hand: an upsert per job, in the processor.
+  processor = async (job) => {
+    const now = new Date();
+    await orm.em.fork().upsert(WorkerJobRecord, {
+      id: `${job.queueName}:${job.id}`, jobId: job.id, queueName: job.queueName, jobName: job.name,
+      status: 'COMPLETED', startedAt: now, completedAt: now, attempt: job.attemptsMade + 1, final: true, updatedAt: now,
+    }, { onConflictFields: ['jobId', 'queueName'] });
+    return undefined;
+  };
 }
 
 // Jobs are added before the clock starts (with context, where the variant propagates it).
@@ -75,7 +110,7 @@ let completed = 0;
 let startedAt = 0;
 let cpuAtStart;
 const worker = await new Promise((resolve) => {
-  const w = new Worker(name, async () => undefined, { connection, concurrency, autorun: false, telemetry });
+  const w = new Worker(name, processor, { connection, concurrency, autorun: false, telemetry });
   w.on('completed', () => {
     completed += 1;
     if (completed === jobs) resolve(w);
@@ -91,7 +126,25 @@ await worker.close();
 await provider?.forceFlush();
 await queue.obliterate({ force: true });
 await queue.close();
+const drainStarted = performance.now();
 await provider?.shutdown();
+const drainSeconds = (performance.now() - drainStarted) / 1000;
+let ledgerRows;
+if (variant === 'ledger-pg' || variant === 'per-job-upsert') {
+  // Every job must be in the ledger: a fast run that loses rows is no result.
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const { rows } = await client.query(`select count(*)::int as n from "${schema}".worker_job_records where queue_name = $1 and status = 'COMPLETED'`, [name]);
+  ledgerRows = rows[0].n;
+  await client.query(`drop schema "${schema}" cascade`);
+  await client.end();
+  await orm?.close(true);
+  if (ledgerRows !== jobs) {
+    console.error(`the ledger has ${ledgerRows} of ${jobs} jobs (counters ${JSON.stringify(ledgerProcessor?.counters())})`);
+    process.exit(1);
+  }
+}
 console.log(
   JSON.stringify({
     variant,
@@ -101,5 +154,6 @@ console.log(
     jobsPerSecond: jobs / seconds,
     cpuMicrosPerJob: (cpu.user + cpu.system) / jobs,
     spans: exported,
+    ...(ledgerRows === undefined ? {} : { ledgerRows, drainSeconds }),
   }),
 );

@@ -1,9 +1,9 @@
 /**
  * The SQL that writes a batch: one multi-row upsert into `worker_job_records`
- * (arrays through `unnest`, the fastest path MikroORM's connection offers) with
- * the monotonic rule of record-order.ts, and one insert-if-absent into
- * `worker_job_attempts`. Values are passed as parameters; only the schema name
- * is part of the text, quoted.
+ * with the monotonic rule of record-order.ts, and one insert-if-absent into
+ * `worker_job_attempts`. Each column travels as one array parameter (`$n`,
+ * expanded by `unnest`): a batch is two statements whatever its size. Only the
+ * schema name is part of the text, quoted.
  */
 import type { AttemptRow, RecordRow } from './ledger-rows';
 
@@ -71,7 +71,7 @@ export function upsertRecordsSql(schema: string, rows: readonly RecordRow[]): Sq
   const table = `${quoteIdentifier(schema)}."worker_job_records"`;
   const statusType = `${quoteIdentifier(schema)}."worker_job_status"`;
   const columns = RECORD_COLUMNS.map(([name]) => name).join(', ');
-  const arrays = RECORD_COLUMNS.map(([, type]) => `array[?]::${type}[]`).join(', ');
+  const arrays = RECORD_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
   const timestamp = (column: string): string => `to_timestamp(i.${column} / 1000.0)`;
   const select = [
     'i.id, i.job_id, i.queue_name, i.job_name',
@@ -173,7 +173,7 @@ const ATTEMPT_COLUMNS = [
 export function insertAttemptsSql(schema: string, rows: readonly AttemptRow[]): SqlStatement {
   const table = `${quoteIdentifier(schema)}."worker_job_attempts"`;
   const columns = ATTEMPT_COLUMNS.map(([name]) => name).join(', ');
-  const arrays = ATTEMPT_COLUMNS.map(([, type]) => `array[?]::${type}[]`).join(', ');
+  const arrays = ATTEMPT_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
   const select = ATTEMPT_COLUMNS.map(([name]) => {
     if (name === 'started_at' || name === 'ended_at') return `to_timestamp(i.${name} / 1000.0)`;
     if (name === 'error_details') return 'i.error_details::jsonb';

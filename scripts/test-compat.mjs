@@ -60,6 +60,7 @@ function otel3Smoke() {
   }
   execFileSync(npm, ['ls', '--all'], { cwd: dir, stdio: 'ignore' }); // throws on an invalid or missing dependency
   execFileSync(process.execPath, ['smoke.cjs'], { cwd: dir, stdio: 'inherit' });
+  execFileSync(process.execPath, ['ledger-smoke.cjs'], { cwd: dir, stdio: 'inherit' });
 }
 
 for (const { dir, files } of suites) {

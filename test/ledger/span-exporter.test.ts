@@ -1,7 +1,8 @@
 import { context } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
+import pg from 'pg';
 import { LedgerSpanExporter } from '../../exporter';
 import type { ExportResult } from '../../exporter';
 import { migrateLedger, WorkerJobAttempt, WorkerJobRecord } from '../../schema';
@@ -56,7 +57,8 @@ describe('LedgerSpanExporter', () => {
   async function withDb<T>(label: string, run: (db: LedgerDb, exporter: LedgerSpanExporter) => Promise<T>): Promise<T> {
     const db = await openLedgerDb(label);
     await migrateLedger(db.orm);
-    const exporter = new LedgerSpanExporter({ orm: db.orm });
+    // The SDK's own SpanExporter type accepts it (this line fails to compile otherwise).
+    const exporter: LedgerSpanExporter & SpanExporter = new LedgerSpanExporter({ orm: db.orm });
     try {
       return await run(db, exporter);
     } finally {
@@ -107,16 +109,20 @@ describe('LedgerSpanExporter', () => {
   });
 
   it('runs its database queries with tracing suppressed', async () => {
-    await withDb('suppressed', async (db, exporter) => {
-      const connection = db.orm.em.getConnection();
+    await withDb('suppressed', async (_db, exporter) => {
       const seen: boolean[] = [];
-      const execute = connection.execute.bind(connection);
-      // Observe (not replace) the real query path.
-      connection.execute = ((...args: Parameters<typeof execute>) => {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- restored below, and called with its own this
+      const query = pg.Client.prototype.query;
+      // Observe (not replace) the driver's query path: what an instrumented pg would see.
+      pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
         seen.push(isTracingSuppressed(context.active()));
-        return execute(...args);
-      }) as typeof connection.execute;
-      await exportOnce(exporter, spans);
+        return Reflect.apply(query, this, args) as unknown;
+      } as typeof query;
+      try {
+        await exportOnce(exporter, spans);
+      } finally {
+        pg.Client.prototype.query = query;
+      }
       expect(seen.length).to.be.greaterThan(0);
       expect(seen.every(Boolean)).to.equal(true);
     });

@@ -3,8 +3,9 @@
 // machine's speed hits all of them alike. Prints jobs/s (median of the rounds) and
 // the ratio to plain BullMQ.
 //
-//   npm run bench                      # 20,000 jobs, 5 rounds, concurrency 1 and 50
-//   node bench/instrumentation-throughput.mjs --jobs 20000 --rounds 5 --concurrency 1,50
+//   npm run bench                      # the instrumentation: 20,000 jobs, concurrency 1 and 50
+//   npm run bench:pipeline             # the whole product into PostgreSQL
+//   node bench/throughput.mjs --jobs 20000 --rounds 5 --concurrency 1,50 --variants plain,ledger
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,7 +48,8 @@ for (let round = 1; round <= rounds; round++) {
       thisRound.set(variant, run.jobsPerSecond);
       console.log(
         `round ${round} concurrency ${String(concurrency).padStart(2)} ${variant.padEnd(12)} ${run.jobsPerSecond.toFixed(0).padStart(6)} jobs/s` +
-          ` ${run.cpuMicrosPerJob.toFixed(1).padStart(6)} CPU µs/job  (${run.spans} spans exported)`,
+          ` ${run.cpuMicrosPerJob.toFixed(1).padStart(6)} CPU µs/job  (${run.spans} spans exported` +
+          `${run.ledgerRows === undefined ? '' : `, ${run.ledgerRows} ledger rows verified, drained in ${run.drainSeconds.toFixed(2)} s after the last job`})`,
       );
     }
     // The machine's speed drifts over minutes: a ratio within one round compares runs made side by side.
