@@ -83,8 +83,16 @@ const LATEST_ATTEMPT_COLUMNS = [
   'span_id',
 ] as const;
 
-/** Rows must be deduplicated by (queue_name, job_id) and sorted (see ledger-batch.ts). */
-export function upsertRecordsSql(schema: string, rows: readonly RecordRow[]): SqlStatement {
+/**
+ * Rows must be deduplicated by (queue_name, job_id) and sorted (see ledger-batch.ts).
+ *
+ * `fromBullMQ` (reconciliation): rows built from BullMQ's record of the job,
+ * whose `processedOn` is not the span's start: they fill a missing start but
+ * never move a known one. With it, the statement returns one row per inserted
+ * or updated record, with `inserted` true for inserts (rows left unchanged
+ * return nothing).
+ */
+export function upsertRecordsSql(schema: string, rows: readonly RecordRow[], { fromBullMQ = false } = {}): SqlStatement {
   const table = `${quoteIdentifier(schema)}."worker_job_records"`;
   const columns = RECORD_COLUMNS.map(([column]) => column).join(', ');
   const { from, select } = recordset(RECORD_COLUMNS);
@@ -96,7 +104,9 @@ export function upsertRecordsSql(schema: string, rows: readonly RecordRow[]): Sq
     ),
     `"job_name" = coalesce(case when ${INCOMING_IS_NEWER} then excluded.job_name else t.job_name end, t.job_name, excluded.job_name)`,
     `"enqueued_at" = case when ${INCOMING_IS_NEWER} then coalesce(excluded.enqueued_at, t.enqueued_at) else coalesce(t.enqueued_at, excluded.enqueued_at) end`,
-    `"started_at" = case when ${NEW_INCARNATION} then (case when ${INCOMING_IS_NEWER} then excluded.started_at else t.started_at end) else least(t.started_at, excluded.started_at) end`,
+    fromBullMQ
+      ? `"started_at" = case when ${NEW_INCARNATION} and ${INCOMING_IS_NEWER} then excluded.started_at else coalesce(t.started_at, excluded.started_at) end`
+      : `"started_at" = case when ${NEW_INCARNATION} then (case when ${INCOMING_IS_NEWER} then excluded.started_at else t.started_at end) else least(t.started_at, excluded.started_at) end`,
     `"updated_at" = now()`,
   ].join(',\n    ');
   const sql = `insert into ${table} as t (${columns})
@@ -105,9 +115,13 @@ export function upsertRecordsSql(schema: string, rows: readonly RecordRow[]): Sq
   on conflict (job_id, queue_name) do update set
     ${updates}
   where ${INCOMING_IS_NEWER}
-    or (t.started_at is distinct from least(t.started_at, excluded.started_at) and not ${NEW_INCARNATION})
+    or ${
+      fromBullMQ
+        ? '(t.started_at is null and excluded.started_at is not null)'
+        : `(t.started_at is distinct from least(t.started_at, excluded.started_at) and not ${NEW_INCARNATION})`
+    }
     or (t.job_name is null and excluded.job_name is not null)
-    or (t.enqueued_at is null and excluded.enqueued_at is not null)`;
+    or (t.enqueued_at is null and excluded.enqueued_at is not null)${fromBullMQ ? '\n  returning (xmax = 0) as inserted' : ''}`;
   return { sql, params: [JSON.stringify(rows)] };
 }
 

@@ -40,12 +40,29 @@ export class LedgerWriter {
     const statements: SqlStatement[] = [];
     if (batch.records.length > 0) statements.push(upsertRecordsSql(this.schema, batch.records));
     if (batch.attempts.length > 0) statements.push(insertAttemptsSql(this.schema, batch.attempts));
-    if (statements.length === 0) return;
-    await context.with(suppressTracing(context.active()), async () => {
+    if (statements.length > 0) await this.run(statements);
+  }
+
+  /**
+   * Upserts records built from BullMQ's own record of the jobs (reconciliation),
+   * with the same rule, and says how many were inserted and updated; the others
+   * were left unchanged.
+   */
+  async upsertRecords(batch: PreparedBatch): Promise<{ inserted: number; updated: number }> {
+    if (batch.records.length === 0) return { inserted: 0, updated: 0 };
+    const [result] = await this.run([upsertRecordsSql(this.schema, batch.records, { fromBullMQ: true })]);
+    const rows = readProperty(result, 'rows');
+    const changed = Array.isArray(rows) ? rows : [];
+    const inserted = changed.filter((row) => readProperty(row, 'inserted') === true).length;
+    return { inserted, updated: changed.length - inserted };
+  }
+
+  /** Runs the statements in one transaction, retrying deadlocks; returns each statement's result. */
+  private async run(statements: readonly SqlStatement[]): Promise<unknown[]> {
+    return context.with(suppressTracing(context.active()), async () => {
       for (let retry = 0; ; retry++) {
         try {
-          await this.transaction(statements);
-          return;
+          return await this.transaction(statements);
         } catch (err) {
           if (sqlState(err) !== DEADLOCK || retry >= MAX_DEADLOCK_RETRIES) throw err;
           // Keys are sorted, so this needs a writer that does not sort; back off and try again.
@@ -55,7 +72,7 @@ export class LedgerWriter {
     });
   }
 
-  private async transaction(statements: readonly SqlStatement[]): Promise<void> {
+  private async transaction(statements: readonly SqlStatement[]): Promise<unknown[]> {
     const pool = connectionPool(this.orm);
     const acquired = await pool.acquireConnection();
     if (!isPgConnection(acquired)) {
@@ -63,9 +80,11 @@ export class LedgerWriter {
       throw new TypeError('bullmq-ledger: the ledger needs a MikroORM instance on PostgreSQL (@mikro-orm/postgresql).');
     }
     try {
+      const results: unknown[] = [];
       await acquired.query('begin');
-      for (const { sql, params } of statements) await acquired.query(sql, params);
+      for (const { sql, params } of statements) results.push(await acquired.query(sql, params));
       await acquired.query('commit');
+      return results;
     } catch (err) {
       await acquired.query('rollback').catch(() => undefined);
       throw err;

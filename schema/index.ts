@@ -11,6 +11,7 @@ export { WorkerJobAttempt } from './worker-job-attempt';
 export { ledgerMigrations, migrateLedger, LEDGER_MIGRATIONS_TABLE } from './migrate';
 export type { MigrateLedgerResult } from './migrate';
 export { Migration20261204000000CreateLedger } from './migrations/Migration20261204000000CreateLedger';
+export { Migration20261205000000AuditIndexes } from './migrations/Migration20261205000000AuditIndexes';
 
 /** Both entities, for a host's `entities` option. */
 export const ledgerEntities = [WorkerJobRecord, WorkerJobAttempt] as const;

@@ -1,10 +1,12 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { AbstractSqlDriver } from '@mikro-orm/postgresql';
 import { Migration20261204000000CreateLedger, quoteIdentifier } from './migrations/Migration20261204000000CreateLedger';
+import { Migration20261205000000AuditIndexes } from './migrations/Migration20261205000000AuditIndexes';
 
 /** The ledger's migrations, in order, for a host's `migrations.migrationsList`. */
 export const ledgerMigrations = [
   { name: 'Migration20261204000000CreateLedger', class: Migration20261204000000CreateLedger },
+  { name: 'Migration20261205000000AuditIndexes', class: Migration20261205000000AuditIndexes },
 ] as const;
 
 /** Where `migrateLedger` records what it applied: not the host's own migrations table. */

@@ -59,6 +59,17 @@ export const WorkerJobRecord = defineEntity({
     { name: 'worker_job_records_status_index', properties: ['status'] },
     { name: 'worker_job_records_started_at_index', properties: ['startedAt'] },
     { name: 'worker_job_records_completed_at_index', properties: ['completedAt'] },
+    // The audit queries' indexes (Migration20261205000000AuditIndexes).
+    { name: 'worker_job_records_queue_name_completed_at_index', properties: ['queueName', 'completedAt'] },
+    { name: 'worker_job_records_status_completed_at_index', properties: ['status', 'completedAt'] },
+    {
+      name: 'worker_job_records_pending_index',
+      expression: `create index "worker_job_records_pending_index" on "worker_job_records" ("queue_name", "enqueued_at") where "status" = 'PENDING'`,
+    },
+    {
+      name: 'worker_job_records_retrying_index',
+      expression: `create index "worker_job_records_retrying_index" on "worker_job_records" ("retry_count") where "status" = 'FAILED' and not "final"`,
+    },
   ],
 });
 

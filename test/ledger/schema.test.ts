@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { LEDGER_MIGRATIONS_TABLE, Migration20261204000000CreateLedger, migrateLedger } from '../../schema';
+import { LEDGER_MIGRATIONS_TABLE, Migration20261204000000CreateLedger, Migration20261205000000AuditIndexes, migrateLedger } from '../../schema';
 import { openLedgerDb } from '../helpers/ledger-db';
 import type { LedgerDb } from '../helpers/ledger-db';
 
@@ -18,7 +18,9 @@ describe('schema: entities and migrations', () => {
   afterEach(() => db.close());
 
   it('creates the ledger tables in the configured schema, with its own migrations table', async () => {
-    expect(await migrateLedger(db.orm)).to.deep.equal({ applied: ['Migration20261204000000CreateLedger'] });
+    expect(await migrateLedger(db.orm)).to.deep.equal({
+      applied: ['Migration20261204000000CreateLedger', 'Migration20261205000000AuditIndexes'],
+    });
     expect(await tables(db)).to.deep.equal([LEDGER_MIGRATIONS_TABLE, 'worker_job_attempts', 'worker_job_records']);
   });
 
@@ -30,16 +32,21 @@ describe('schema: entities and migrations', () => {
 
   it('is idempotent, also when many processes migrate at once', async () => {
     const results = await Promise.all(Array.from({ length: 4 }, () => migrateLedger(db.orm)));
-    expect(results.flatMap((result) => result.applied)).to.deep.equal(['Migration20261204000000CreateLedger']);
+    expect(results.flatMap((result) => result.applied)).to.deep.equal([
+      'Migration20261204000000CreateLedger',
+      'Migration20261205000000AuditIndexes',
+    ]);
     expect(await migrateLedger(db.orm)).to.deep.equal({ applied: [] });
   });
 
-  it('has a down() that removes what up() created', async () => {
+  it('has down() migrations that remove, in reverse order, what up() created', async () => {
     await migrateLedger(db.orm);
-    const migration = new Migration20261204000000CreateLedger(db.orm.em.getDriver(), db.orm.config);
-    await Promise.resolve(migration.down());
-    for (const query of migration.getQueries()) {
-      if (typeof query === 'string') await db.orm.em.getConnection().execute(query);
+    for (const Migration of [Migration20261205000000AuditIndexes, Migration20261204000000CreateLedger]) {
+      const migration = new Migration(db.orm.em.getDriver(), db.orm.config);
+      await Promise.resolve(migration.down());
+      for (const query of migration.getQueries()) {
+        if (typeof query === 'string') await db.orm.em.getConnection().execute(query);
+      }
     }
     expect(await tables(db)).to.deep.equal([LEDGER_MIGRATIONS_TABLE]);
   });

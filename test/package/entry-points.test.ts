@@ -38,6 +38,7 @@ describe('the published package', () => {
       const root = require('bullmq-ledger');
       require('bullmq-ledger/exporter');
       require('bullmq-ledger/schema');
+      require('bullmq-ledger/audit');
       console.log(typeof root.BullMQInstrumentation, root.ATTR_ATTEMPT_OUTCOME);`;
     const { stdout } = await run(process.execPath, ['-e', script], { cwd: root });
     expect(stdout.trim()).to.equal('function bullmq_ledger.attempt.outcome');
@@ -48,6 +49,7 @@ describe('the published package', () => {
       import { BullMQInstrumentation, ATTR_ATTEMPT_OUTCOME } from 'bullmq-ledger';
       await import('bullmq-ledger/exporter');
       await import('bullmq-ledger/schema');
+      await import('bullmq-ledger/audit');
       console.log(typeof BullMQInstrumentation, ATTR_ATTEMPT_OUTCOME);`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: root });
     expect(stdout.trim()).to.equal('function bullmq_ledger.attempt.outcome');

@@ -1,0 +1,96 @@
+/**
+ * The ledger row BullMQ's own record of a job gives, for reconciliation: what
+ * BullMQ retains (state, attempts, timestamps, failure) without the spans'
+ * trace ids. The numbers follow the spans' conventions, so the monotonic rule
+ * treats a job the ledger already has as unchanged.
+ */
+import { recordId } from '../exporter/ledger-rows';
+import type { RecordRow } from '../exporter/ledger-rows';
+import { pgSafeText } from '../exporter/pg-safe';
+import { readFiniteNumber, readProperty, readString } from '../src/safe-read';
+import type { ErrorDetailsColumn } from '../schema/worker-job-record';
+
+/** The job states reconciliation reads, and what each means for the ledger. */
+export const RECONCILED_STATES = ['completed', 'failed', 'active', 'waiting', 'prioritized', 'delayed', 'waiting-children'] as const;
+export type ReconciledState = (typeof RECONCILED_STATES)[number];
+
+export function jobToRecordRow(job: unknown, state: ReconciledState, queueName: string): RecordRow | undefined {
+  const id = readProperty(job, 'id');
+  const jobId = typeof id === 'string' ? id : typeof id === 'number' ? String(id) : undefined;
+  if (jobId === undefined) return undefined;
+  const attemptsMade = readFiniteNumber(job, 'attemptsMade') ?? 0;
+  const attemptsStarted = readFiniteNumber(job, 'attemptsStarted') ?? 0;
+  const processedOn = readFiniteNumber(job, 'processedOn') ?? null;
+  const finishedOn = readFiniteNumber(job, 'finishedOn') ?? null;
+  const base = {
+    id: recordId(pgSafeText(queueName), pgSafeText(jobId)),
+    jobId: pgSafeText(jobId),
+    queueName: pgSafeText(queueName),
+    jobName: textOrNull(readString(job, 'name')),
+    enqueuedAt: readFiniteNumber(job, 'timestamp') ?? null,
+    attemptsStarted,
+    resultSummary: null,
+    metadata: null,
+    traceId: null,
+    spanId: null,
+  };
+  switch (state) {
+    case 'completed':
+      return {
+        ...base,
+        status: 'COMPLETED',
+        final: true,
+        attempt: Math.max(attemptsMade, 1),
+        retryCount: Math.max(attemptsMade - 1, 0),
+        outcome: 'completed',
+        startedAt: processedOn,
+        completedAt: finishedOn,
+        durationMs: processedOn !== null && finishedOn !== null ? Math.max(finishedOn - processedOn, 0) : null,
+        errorDetails: null,
+      };
+    case 'failed':
+      return {
+        ...base,
+        status: 'FAILED',
+        final: true,
+        attempt: Math.max(attemptsMade, 1),
+        retryCount: Math.max(attemptsMade - 1, 0),
+        outcome: 'failed',
+        startedAt: processedOn,
+        completedAt: finishedOn,
+        durationMs: processedOn !== null && finishedOn !== null ? Math.max(finishedOn - processedOn, 0) : null,
+        errorDetails: failureOf(job),
+      };
+    default: {
+      // Waiting to run (again). After a recorded failure it is a job being retried.
+      const retrying = attemptsMade > 0 && state !== 'active';
+      return {
+        ...base,
+        status: retrying ? 'FAILED' : 'PENDING',
+        final: false,
+        attempt: attemptsMade,
+        retryCount: Math.max(attemptsMade - 1, 0),
+        outcome: retrying ? 'retry' : null,
+        startedAt: attemptsMade > 0 ? processedOn : null,
+        completedAt: null,
+        durationMs: null,
+        errorDetails: retrying ? failureOf(job) : null,
+      };
+    }
+  }
+}
+
+/** The failure BullMQ kept: `failedReason` and the newest stack trace, whose first line names the error. */
+function failureOf(job: unknown): ErrorDetailsColumn | null {
+  const message = readString(job, 'failedReason');
+  const stacktrace = readProperty(job, 'stacktrace');
+  const stack = Array.isArray(stacktrace) ? stacktrace.findLast((entry): entry is string => typeof entry === 'string') : undefined;
+  if (message === undefined && stack === undefined) return null;
+  const name = stack?.match(/^([A-Za-z_$][\w$]*)(?::|$)/)?.[1] ?? 'Error';
+  const details = { name: pgSafeText(name), message: pgSafeText((message ?? '').slice(0, 1024)) };
+  return stack === undefined ? details : { ...details, stack: pgSafeText(stack.slice(0, 4096)) };
+}
+
+function textOrNull(value: string | undefined): string | null {
+  return value === undefined ? null : pgSafeText(value);
+}

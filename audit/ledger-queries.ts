@@ -1,0 +1,301 @@
+/**
+ * The ledger's typed query API: what the CLI, the examples and the dashboard
+ * ask the ledger. The SQL lives in audit-sql.ts; this module runs it on the
+ * ORM's connection and turns rows into typed objects.
+ */
+import type { MikroORM } from '@mikro-orm/core';
+import type { JobStatus } from '../schema/worker-job-record';
+import type { ErrorDetailsColumn } from '../schema/worker-job-record';
+import * as sql from './audit-sql';
+import type { Query, TimeRange } from './audit-sql';
+import { bool, count, date, errorDetails, isRow, json, num, requiredText, text } from './row-readers';
+import type { Row } from './row-readers';
+
+export interface QueueStats {
+  readonly queueName: string;
+  /** Jobs whose newest attempt ended in the window, plus jobs enqueued in it that have not run yet. */
+  readonly totalJobs: number;
+  readonly completedJobs: number;
+  /** Failed for good. */
+  readonly failedJobs: number;
+  /** Newest attempt failed, BullMQ will retry. */
+  readonly retryingJobs: number;
+  readonly pendingJobs: number;
+  /** completed / (completed + failed for good); null when no job finished. */
+  readonly successRate: number | null;
+  /** Over finished jobs (completed or failed for good), of their newest attempt. */
+  readonly averageDurationMs: number | null;
+  readonly p50DurationMs: number | null;
+  readonly p95DurationMs: number | null;
+  readonly p99DurationMs: number | null;
+}
+
+export interface WorkerStats {
+  readonly serviceName: string | null;
+  readonly hostName: string | null;
+  readonly processPid: number | null;
+  readonly attempts: number;
+  /** Attempts that failed (retried, failed for good) or were not recorded (stalled). */
+  readonly failures: number;
+  readonly stalled: number;
+  readonly failureRate: number;
+  readonly averageDurationMs: number | null;
+  readonly p95DurationMs: number | null;
+  readonly lastSeen: Date | null;
+}
+
+/** A job as the ledger shows it: its newest attempt. */
+export interface JobSummary {
+  readonly id: string;
+  readonly jobId: string;
+  readonly queueName: string;
+  readonly jobName: string | null;
+  readonly status: JobStatus;
+  readonly attempt: number;
+  readonly retryCount: number;
+  readonly final: boolean;
+  readonly outcome: string | null;
+  readonly startedAt: Date | null;
+  readonly completedAt: Date | null;
+  readonly enqueuedAt: Date | null;
+  readonly durationMs: number | null;
+  readonly errorDetails: ErrorDetailsColumn | null;
+  readonly traceId: string | null;
+  readonly spanId: string | null;
+}
+
+export interface JobRecord extends JobSummary {
+  readonly resultSummary: unknown;
+  readonly metadata: unknown;
+  readonly attemptsStarted: number;
+  readonly createdAt: Date | null;
+  readonly updatedAt: Date | null;
+}
+
+export interface JobAttempt {
+  readonly spanId: string;
+  readonly traceId: string;
+  readonly attempt: number;
+  readonly attemptsStarted: number;
+  readonly outcome: string;
+  readonly final: boolean;
+  readonly startedAt: Date | null;
+  readonly endedAt: Date | null;
+  readonly durationMs: number | null;
+  readonly errorDetails: ErrorDetailsColumn | null;
+  readonly serviceName: string | null;
+  readonly hostName: string | null;
+  readonly processPid: number | null;
+  readonly workerName: string | null;
+}
+
+export interface JobHistory {
+  readonly record: JobRecord;
+  /** Every attempt, oldest first. */
+  readonly attempts: readonly JobAttempt[];
+}
+
+/** A time window; `until` defaults to now and `since` to 24 hours before `until`. */
+export interface WindowOptions {
+  readonly since?: Date;
+  readonly until?: Date;
+}
+
+const DAY_MS = 86_400_000;
+
+export class LedgerQueries {
+  private readonly schema: string;
+
+  /** `orm`: a MikroORM instance on the ledger's database; the ledger's tables are in its `schema`. */
+  constructor(private readonly orm: MikroORM) {
+    this.schema = orm.config.get('schema') ?? 'public';
+  }
+
+  /** Counts, success rate and durations of one queue over a window (24 hours by default). */
+  async queueStats(queue: string, options: WindowOptions = {}): Promise<QueueStats> {
+    const [stats] = (await this.rows(sql.queueStatsQuery(this.schema, windowOf(options), queue))).map(toQueueStats);
+    return stats ?? emptyStats(queue);
+  }
+
+  /** The same, for every queue with jobs in the window. */
+  async allQueueStats(options: WindowOptions = {}): Promise<QueueStats[]> {
+    return (await this.rows(sql.queueStatsQuery(this.schema, windowOf(options)))).map(toQueueStats);
+  }
+
+  /** Attempts, failures and durations per worker identity (service, host, pid), least reliable first. */
+  async workerStats(options: WindowOptions = {}): Promise<WorkerStats[]> {
+    return (await this.rows(sql.workerStatsQuery(this.schema, windowOf(options)))).map(toWorkerStats);
+  }
+
+  /** The longest jobs whose newest attempt ended in the window. */
+  async slowestJobs(options: WindowOptions & { queue?: string; limit?: number } = {}): Promise<JobSummary[]> {
+    const query = sql.slowestJobsQuery(this.schema, windowOf(options), limitOf(options.limit, 10), options.queue);
+    return (await this.rows(query)).map(toJobSummary);
+  }
+
+  /**
+   * Failed jobs, newest first, with their error and trace id: failed for good,
+   * or with `includeRetrying` also those BullMQ will retry. One hour by default.
+   */
+  async recentFailures(
+    options: WindowOptions & { queue?: string; limit?: number; includeRetrying?: boolean } = {},
+  ): Promise<JobSummary[]> {
+    const until = options.until ?? new Date();
+    const range = windowOf({ since: options.since ?? new Date(until.getTime() - 3_600_000), until });
+    const query = sql.recentFailuresQuery(this.schema, range, limitOf(options.limit, 50), {
+      queue: options.queue,
+      includeRetrying: options.includeRetrying ?? false,
+    });
+    return (await this.rows(query)).map(toJobSummary);
+  }
+
+  /** Jobs whose newest attempt failed and that BullMQ will retry, after at least `minRetries` (3) failures. */
+  async stuckRetrying(options: { queue?: string; minRetries?: number; limit?: number } = {}): Promise<JobSummary[]> {
+    const minRetries = options.minRetries ?? 3;
+    if (!Number.isSafeInteger(minRetries) || minRetries < 0) {
+      throw new RangeError(`bullmq-ledger: minRetries must be a whole number of at least 0, got ${String(options.minRetries)}`);
+    }
+    return (await this.rows(sql.stuckRetryingQuery(this.schema, minRetries, limitOf(options.limit, 50), options.queue))).map(
+      toJobSummary,
+    );
+  }
+
+  /** The job's record and every attempt, oldest first; undefined when the ledger has no such job. */
+  async jobHistory(queue: string, jobId: string): Promise<JobHistory | undefined> {
+    const [recordRow] = await this.rows(sql.jobRecordQuery(this.schema, queue, jobId));
+    if (recordRow === undefined) return undefined;
+    const attempts = (await this.rows(sql.jobAttemptsQuery(this.schema, queue, jobId))).map(toJobAttempt);
+    return { record: toJobRecord(recordRow), attempts };
+  }
+
+  private async rows(query: Query): Promise<Row[]> {
+    const result: unknown = await this.orm.em.getConnection().execute(query.sql, query.params, 'all');
+    return Array.isArray(result) ? result.filter(isRow) : [];
+  }
+}
+
+function windowOf(options: WindowOptions): TimeRange {
+  const until = options.until ?? new Date();
+  const since = options.since ?? new Date(until.getTime() - DAY_MS);
+  if (!(since instanceof Date) || Number.isNaN(since.getTime()) || !(until instanceof Date) || Number.isNaN(until.getTime())) {
+    throw new RangeError('bullmq-ledger: since and until must be valid Dates');
+  }
+  if (since.getTime() > until.getTime()) {
+    throw new RangeError(`bullmq-ledger: since (${since.toISOString()}) is after until (${until.toISOString()})`);
+  }
+  return { since, until };
+}
+
+function limitOf(limit: number | undefined, fallback: number): number {
+  const value = limit ?? fallback;
+  if (!Number.isSafeInteger(value) || value < 1 || value > 10_000) {
+    throw new RangeError(`bullmq-ledger: limit must be a whole number from 1 to 10000, got ${String(limit)}`);
+  }
+  return value;
+}
+
+function emptyStats(queueName: string): QueueStats {
+  return {
+    queueName,
+    totalJobs: 0,
+    completedJobs: 0,
+    failedJobs: 0,
+    retryingJobs: 0,
+    pendingJobs: 0,
+    successRate: null,
+    averageDurationMs: null,
+    p50DurationMs: null,
+    p95DurationMs: null,
+    p99DurationMs: null,
+  };
+}
+
+function toQueueStats(row: Row): QueueStats {
+  const completedJobs = count(row, 'completed_jobs');
+  const failedJobs = count(row, 'failed_jobs');
+  const finished = completedJobs + failedJobs;
+  return {
+    queueName: requiredText(row, 'queue_name'),
+    totalJobs: count(row, 'total_jobs'),
+    completedJobs,
+    failedJobs,
+    retryingJobs: count(row, 'retrying_jobs'),
+    pendingJobs: count(row, 'pending_jobs'),
+    successRate: finished === 0 ? null : completedJobs / finished,
+    averageDurationMs: num(row, 'average_duration_ms'),
+    p50DurationMs: num(row, 'p50_duration_ms'),
+    p95DurationMs: num(row, 'p95_duration_ms'),
+    p99DurationMs: num(row, 'p99_duration_ms'),
+  };
+}
+
+function toWorkerStats(row: Row): WorkerStats {
+  const attempts = count(row, 'attempts');
+  const failures = count(row, 'failures');
+  return {
+    serviceName: text(row, 'service_name'),
+    hostName: text(row, 'host_name'),
+    processPid: num(row, 'process_pid'),
+    attempts,
+    failures,
+    stalled: count(row, 'stalled'),
+    failureRate: attempts === 0 ? 0 : failures / attempts,
+    averageDurationMs: num(row, 'average_duration_ms'),
+    p95DurationMs: num(row, 'p95_duration_ms'),
+    lastSeen: date(row, 'last_seen'),
+  };
+}
+
+const STATUSES: readonly JobStatus[] = ['PENDING', 'COMPLETED', 'FAILED'];
+
+function toJobSummary(row: Row): JobSummary {
+  const status = STATUSES.find((candidate) => candidate === text(row, 'status')) ?? 'PENDING';
+  return {
+    id: requiredText(row, 'id'),
+    jobId: requiredText(row, 'job_id'),
+    queueName: requiredText(row, 'queue_name'),
+    jobName: text(row, 'job_name'),
+    status,
+    attempt: count(row, 'attempt'),
+    retryCount: count(row, 'retry_count'),
+    final: bool(row, 'final'),
+    outcome: text(row, 'outcome'),
+    startedAt: date(row, 'started_at'),
+    completedAt: date(row, 'completed_at'),
+    enqueuedAt: date(row, 'enqueued_at'),
+    durationMs: num(row, 'duration_ms'),
+    errorDetails: errorDetails(row, 'error_details'),
+    traceId: text(row, 'trace_id'),
+    spanId: text(row, 'span_id'),
+  };
+}
+
+function toJobRecord(row: Row): JobRecord {
+  return {
+    ...toJobSummary(row),
+    resultSummary: json(row, 'result_summary'),
+    metadata: json(row, 'metadata'),
+    attemptsStarted: count(row, 'attempts_started'),
+    createdAt: date(row, 'created_at'),
+    updatedAt: date(row, 'updated_at'),
+  };
+}
+
+function toJobAttempt(row: Row): JobAttempt {
+  return {
+    spanId: requiredText(row, 'span_id'),
+    traceId: requiredText(row, 'trace_id'),
+    attempt: count(row, 'attempt'),
+    attemptsStarted: count(row, 'attempts_started'),
+    outcome: requiredText(row, 'outcome'),
+    final: bool(row, 'final'),
+    startedAt: date(row, 'started_at'),
+    endedAt: date(row, 'ended_at'),
+    durationMs: num(row, 'duration_ms'),
+    errorDetails: errorDetails(row, 'error_details'),
+    serviceName: text(row, 'service_name'),
+    hostName: text(row, 'host_name'),
+    processPid: num(row, 'process_pid'),
+    workerName: text(row, 'worker_name'),
+  };
+}
