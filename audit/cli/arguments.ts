@@ -1,0 +1,162 @@
+/** The command line: commands, their options, help texts, and parsing with errors that say what to do. */
+import { parseArgs } from 'node:util';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly description: string;
+}
+
+const COMMON: Record<string, OptionSpec> = {
+  'database-url': { type: 'string', description: 'PostgreSQL of the ledger (default: $DATABASE_URL)' },
+  schema: { type: 'string', description: 'schema of the ledger tables (default: public)' },
+  json: { type: 'boolean', description: 'print JSON instead of a table' },
+  help: { type: 'boolean', description: 'show this help' },
+};
+
+export const COMMANDS = {
+  migrate: { usage: 'migrate', summary: 'create or update the ledger tables', options: {}, positionals: [] },
+  stats: {
+    usage: 'stats [--queue <name>] [--since 24h] [--until <time>]',
+    summary: 'jobs, success rate and durations per queue',
+    options: {
+      queue: { type: 'string', description: 'only this queue' },
+      since: { type: 'string', description: 'window start: a duration ago (90m, 24h, 7d) or a date (default 24h)' },
+      until: { type: 'string', description: 'window end: a duration ago or a date (default now)' },
+    },
+    positionals: [],
+  },
+  failures: {
+    usage: 'failures [--queue <name>] [--since 1h] [--retrying] [--limit 50]',
+    summary: 'recent failures with their error and trace id',
+    options: {
+      queue: { type: 'string', description: 'only this queue' },
+      since: { type: 'string', description: 'window start (default 1h)' },
+      retrying: { type: 'boolean', description: 'also failures BullMQ will retry' },
+      limit: { type: 'string', description: 'at most this many (default 50)' },
+    },
+    positionals: [],
+  },
+  slowest: {
+    usage: 'slowest [--queue <name>] [--since 24h] [--limit 10]',
+    summary: 'the slowest jobs',
+    options: {
+      queue: { type: 'string', description: 'only this queue' },
+      since: { type: 'string', description: 'window start (default 24h)' },
+      limit: { type: 'string', description: 'at most this many (default 10)' },
+    },
+    positionals: [],
+  },
+  stuck: {
+    usage: 'stuck [--queue <name>] [--min-retries 3] [--limit 50]',
+    summary: 'jobs still retrying after many failures',
+    options: {
+      queue: { type: 'string', description: 'only this queue' },
+      'min-retries': { type: 'string', description: 'at least this many failures (default 3)' },
+      limit: { type: 'string', description: 'at most this many (default 50)' },
+    },
+    positionals: [],
+  },
+  workers: {
+    usage: 'workers [--since 24h]',
+    summary: 'attempts and failure rate per worker (service, host, pid)',
+    options: { since: { type: 'string', description: 'window start (default 24h)' } },
+    positionals: [],
+  },
+  job: { usage: 'job <queue> <id>', summary: "a job's record and every attempt", options: {}, positionals: ['queue', 'id'] },
+  reconcile: {
+    usage: 'reconcile --queue <name> [--since <time>] [--redis-url <url>] [--progress]',
+    summary: 'fill the ledger from what BullMQ still retains about a queue',
+    options: {
+      queue: { type: 'string', description: 'the queue to read (required)' },
+      since: { type: 'string', description: 'only jobs active since (default: all)' },
+      'redis-url': { type: 'string', description: 'Redis of the queue (default: $REDIS_URL or redis://127.0.0.1:6379)' },
+      progress: { type: 'boolean', description: 'show a progress bar (default: when stderr is a terminal)' },
+    },
+    positionals: [],
+  },
+} as const satisfies Record<string, { usage: string; summary: string; options: Record<string, OptionSpec>; positionals: readonly string[] }>;
+
+export type CommandName = keyof typeof COMMANDS;
+
+export interface ParsedCommand {
+  readonly command: CommandName;
+  readonly options: Readonly<Record<string, string | boolean | undefined>>;
+  readonly positionals: readonly string[];
+}
+
+function isCommand(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+export function generalHelp(): string {
+  const lines = Object.values(COMMANDS).map((spec) => `  ${spec.usage.split(' ')[0]?.padEnd(10) ?? ''} ${spec.summary}`);
+  return [
+    'bullmq-ledger: audit the BullMQ job ledger',
+    '',
+    'usage: bullmq-ledger <command> [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'Every command takes --database-url (or $DATABASE_URL), --schema, --json and --help.',
+  ].join('\n');
+}
+
+export function commandHelp(command: CommandName): string {
+  const spec = COMMANDS[command];
+  const options: Record<string, OptionSpec> = { ...spec.options, ...COMMON };
+  const rows = Object.entries(options).map(([name, option]) => `  --${name.padEnd(14)} ${option.description}`);
+  return [`usage: bullmq-ledger ${spec.usage}`, '', spec.summary, '', 'options:', ...rows].join('\n');
+}
+
+/** Parses argv (without node and the script). Throws UsageError with what was wrong. */
+export function parseCommand(argv: readonly string[]): ParsedCommand | 'help' {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') return 'help';
+  if (!isCommand(name)) throw new UsageError(`unknown command "${name}"; run bullmq-ledger --help for the list`);
+  const spec = COMMANDS[name];
+  const specs: Record<string, OptionSpec> = { ...spec.options, ...COMMON };
+  const options = Object.fromEntries(Object.entries(specs).map(([key, option]) => [key, { type: option.type }]));
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${err instanceof Error ? err.message : String(err)}; run bullmq-ledger ${name} --help`);
+  }
+  if (parsed.values.help === true) return { command: name, options: { help: true }, positionals: [] };
+  const expected: readonly string[] = spec.positionals;
+  if (parsed.positionals.length !== expected.length) {
+    throw new UsageError(`usage: bullmq-ledger ${spec.usage}`);
+  }
+  const values: Record<string, string | boolean | undefined> = {};
+  for (const [key, value] of Object.entries(parsed.values)) {
+    if (typeof value === 'string' || typeof value === 'boolean') values[key] = value;
+  }
+  return { command: name, options: values, positionals: parsed.positionals };
+}
+
+const UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `24h`, `90m`, `7d` (ago, from `now`) or an ISO date. */
+export function parseTime(option: string, value: string, now = Date.now()): Date {
+  const relative = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(value.trim());
+  if (relative !== null) return new Date(now - Number(relative[1]) * (UNITS[relative[2] ?? 'h'] ?? 0));
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    throw new UsageError(`--${option} "${value}" is neither a duration (30m, 24h, 7d) nor a date (2026-12-01T00:00:00Z)`);
+  }
+  return date;
+}
+
+export function parseCount(option: string, value: string | boolean | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const number = typeof value === 'string' ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(number) || number < min) {
+    throw new UsageError(`--${option} must be a whole number of at least ${min}, got "${String(value)}"`);
+  }
+  return number;
+}

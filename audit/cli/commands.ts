@@ -1,0 +1,216 @@
+/** What each CLI command does: ask the ledger, print a table or JSON. */
+import type { MikroORM } from '@mikro-orm/core';
+import { migrateLedger } from '../../schema';
+import { LedgerQueries } from '../ledger-queries';
+import type { JobSummary } from '../ledger-queries';
+import { reconcile } from '../reconcile';
+import { parseCount, parseTime, UsageError } from './arguments';
+import type { ParsedCommand } from './arguments';
+import { openQueue } from './connect';
+import { duration, percent, progressBar, renderTable } from './table';
+
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+  readonly errIsTerminal: boolean;
+}
+
+type Options = ParsedCommand['options'];
+
+function stringOption(options: Options, name: string): string | undefined {
+  const value = options[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function window(options: Options, defaultSince: string): { since: Date; until: Date } {
+  const until = parseTime('until', stringOption(options, 'until') ?? '0s');
+  const since = parseTime('since', stringOption(options, 'since') ?? defaultSince, until.getTime());
+  if (since > until) throw new UsageError('--since is after --until');
+  return { since, until };
+}
+
+function print(output: Output, options: Options, json: unknown, table: () => string): void {
+  output.out(options.json === true ? JSON.stringify(json, null, 2) : table());
+}
+
+function jobTable(jobs: readonly JobSummary[]): string {
+  return renderTable(
+    ['queue', 'job', 'name', 'status', 'attempt', 'duration', 'ended', 'error', 'trace'],
+    jobs.map((job) => [
+      job.queueName,
+      job.jobId,
+      job.jobName,
+      job.final || job.status !== 'FAILED' ? job.status : 'RETRYING',
+      job.attempt,
+      duration(job.durationMs),
+      job.completedAt,
+      job.errorDetails === null ? null : `${job.errorDetails.name}: ${job.errorDetails.message}`.slice(0, 80),
+      job.traceId,
+    ]),
+  );
+}
+
+/** A command whose options were checked: it only needs the database to run. */
+export type PlannedCommand = (orm: MikroORM, output: Output) => Promise<void>;
+
+/** Checks every option first (a wrong command line never waits for a connection), then returns the command. */
+export function planCommand(parsed: ParsedCommand): PlannedCommand {
+  const { options } = parsed;
+  const queue = stringOption(options, 'queue');
+  switch (parsed.command) {
+    case 'migrate':
+      return async (orm, output) => {
+        const { applied } = await migrateLedger(orm);
+        print(output, options, { applied }, () =>
+          applied.length === 0
+            ? 'the ledger is up to date'
+            : `applied ${applied.length} migration(s): ${applied.join(', ')}`,
+        );
+      };
+    case 'stats': {
+      const range = window(options, '24h');
+      return async (orm, output) => {
+        const queries = new LedgerQueries(orm);
+        const stats =
+          queue === undefined ? await queries.allQueueStats(range) : [await queries.queueStats(queue, range)];
+        print(output, options, stats, () =>
+          renderTable(
+            ['queue', 'total', 'completed', 'failed', 'retrying', 'pending', 'success', 'avg', 'p50', 'p95', 'p99'],
+            stats.map((s) => [
+              s.queueName,
+              s.totalJobs,
+              s.completedJobs,
+              s.failedJobs,
+              s.retryingJobs,
+              s.pendingJobs,
+              percent(s.successRate),
+              duration(s.averageDurationMs),
+              duration(s.p50DurationMs),
+              duration(s.p95DurationMs),
+              duration(s.p99DurationMs),
+            ]),
+          ),
+        );
+      };
+    }
+    case 'failures': {
+      const range = window(options, '1h');
+      const limit = parseCount('limit', options.limit, 50, 1);
+      return async (orm, output) => {
+        const jobs = await new LedgerQueries(orm).recentFailures({
+          ...range,
+          queue,
+          limit,
+          includeRetrying: options.retrying === true,
+        });
+        print(output, options, jobs, () => jobTable(jobs));
+      };
+    }
+    case 'slowest': {
+      const range = window(options, '24h');
+      const limit = parseCount('limit', options.limit, 10, 1);
+      return async (orm, output) => {
+        const jobs = await new LedgerQueries(orm).slowestJobs({ ...range, queue, limit });
+        print(output, options, jobs, () => jobTable(jobs));
+      };
+    }
+    case 'stuck': {
+      const minRetries = parseCount('min-retries', options['min-retries'], 3, 0);
+      const limit = parseCount('limit', options.limit, 50, 1);
+      return async (orm, output) => {
+        const jobs = await new LedgerQueries(orm).stuckRetrying({ queue, minRetries, limit });
+        print(output, options, jobs, () => jobTable(jobs));
+      };
+    }
+    case 'workers': {
+      const range = window(options, '24h');
+      return async (orm, output) => {
+        const workers = await new LedgerQueries(orm).workerStats(range);
+        print(output, options, workers, () =>
+          renderTable(
+            ['service', 'host', 'pid', 'attempts', 'failures', 'stalled', 'failure rate', 'avg', 'p95', 'last seen'],
+            workers.map((w) => [
+              w.serviceName,
+              w.hostName,
+              w.processPid,
+              w.attempts,
+              w.failures,
+              w.stalled,
+              percent(w.failureRate),
+              duration(w.averageDurationMs),
+              duration(w.p95DurationMs),
+              w.lastSeen,
+            ]),
+          ),
+        );
+      };
+    }
+    case 'job': {
+      const [queueName = '', jobId = ''] = parsed.positionals;
+      return async (orm, output) => {
+        const history = await new LedgerQueries(orm).jobHistory(queueName, jobId);
+        if (history === undefined) throw new UsageError(`the ledger has no job ${jobId} in queue ${queueName}`);
+        print(output, options, history, () => {
+          const r = history.record;
+          const summary = renderTable(
+            ['queue', 'job', 'name', 'status', 'attempt', 'final', 'enqueued', 'started', 'ended', 'trace'],
+            [
+              [
+                r.queueName,
+                r.jobId,
+                r.jobName,
+                r.status,
+                r.attempt,
+                r.final,
+                r.enqueuedAt,
+                r.startedAt,
+                r.completedAt,
+                r.traceId,
+              ],
+            ],
+          );
+          const attempts = renderTable(
+            ['attempt', 'outcome', 'started', 'duration', 'worker', 'error', 'span'],
+            history.attempts.map((a) => [
+              a.attempt,
+              a.outcome,
+              a.startedAt,
+              duration(a.durationMs),
+              [a.serviceName, a.hostName, a.processPid].filter((part) => part !== null).join('/'),
+              a.errorDetails === null ? null : `${a.errorDetails.name}: ${a.errorDetails.message}`.slice(0, 80),
+              a.spanId,
+            ]),
+          );
+          return `${summary}\n\nattempts:\n${attempts}`;
+        });
+      };
+    }
+    case 'reconcile': {
+      if (queue === undefined) throw new UsageError('reconcile needs --queue <name>');
+      const sinceText = stringOption(options, 'since');
+      const since = sinceText === undefined ? undefined : parseTime('since', sinceText);
+      return async (orm, output) => {
+        const showProgress = options.progress === true || output.errIsTerminal;
+        const bullmqQueue = await openQueue(queue, stringOption(options, 'redis-url') ?? process.env.REDIS_URL);
+        try {
+          const result = await reconcile({
+            orm,
+            queue: bullmqQueue,
+            since,
+            onProgress: showProgress ? (read, total) => output.err(`\r${progressBar(read, total)}`) : undefined,
+          });
+          if (showProgress) output.err('\n');
+          print(
+            output,
+            options,
+            result,
+            () =>
+              `${queue}: ${result.scanned} jobs read from BullMQ; ${result.inserted} inserted, ${result.updated} updated, ${result.unchanged} unchanged`,
+          );
+        } finally {
+          await bullmqQueue.close();
+        }
+      };
+    }
+  }
+}
