@@ -96,7 +96,12 @@ export function slowestJobsQuery(schema: string, range: TimeRange, limit: number
 }
 
 /** Failed jobs, newest first: failed for good, or also those that will be retried. */
-export function recentFailuresQuery(schema: string, range: TimeRange, limit: number, options: { queue?: string; includeRetrying: boolean }): Query {
+export function recentFailuresQuery(
+  schema: string,
+  range: TimeRange,
+  limit: number,
+  options: { queue?: string; includeRetrying: boolean },
+): Query {
   const finalFilter = options.includeRetrying ? '' : ' and final';
   return {
     sql: `select ${JOB_COLUMNS}

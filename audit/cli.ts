@@ -19,7 +19,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const command = planCommand(parsed);
-  const databaseUrl = typeof parsed.options['database-url'] === 'string' ? parsed.options['database-url'] : process.env.DATABASE_URL;
+  const databaseUrl =
+    typeof parsed.options['database-url'] === 'string' ? parsed.options['database-url'] : process.env.DATABASE_URL;
   const schema = typeof parsed.options.schema === 'string' ? parsed.options.schema : undefined;
   const orm = await openLedgerDatabase(databaseUrl, schema, { requireTables: parsed.command !== 'migrate' });
   try {

@@ -3,6 +3,14 @@
  * reconciliation against what BullMQ still retains.
  */
 export { LedgerQueries } from './ledger-queries';
-export type { JobAttempt, JobHistory, JobRecord, JobSummary, QueueStats, WindowOptions, WorkerStats } from './ledger-queries';
+export type {
+  JobAttempt,
+  JobHistory,
+  JobRecord,
+  JobSummary,
+  QueueStats,
+  WindowOptions,
+  WorkerStats,
+} from './ledger-queries';
 export { reconcile } from './reconcile';
 export type { ReconcilableQueue, ReconcileOptions, ReconcileResult } from './reconcile';

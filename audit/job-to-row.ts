@@ -11,7 +11,15 @@ import { readFiniteNumber, readProperty, readString } from '../src/safe-read';
 import type { ErrorDetailsColumn } from '../schema/worker-job-record';
 
 /** The job states reconciliation reads, and what each means for the ledger. */
-export const RECONCILED_STATES = ['completed', 'failed', 'active', 'waiting', 'prioritized', 'delayed', 'waiting-children'] as const;
+export const RECONCILED_STATES = [
+  'completed',
+  'failed',
+  'active',
+  'waiting',
+  'prioritized',
+  'delayed',
+  'waiting-children',
+] as const;
 export type ReconciledState = (typeof RECONCILED_STATES)[number];
 
 export function jobToRecordRow(job: unknown, state: ReconciledState, queueName: string): RecordRow | undefined {
@@ -84,7 +92,9 @@ export function jobToRecordRow(job: unknown, state: ReconciledState, queueName: 
 function failureOf(job: unknown): ErrorDetailsColumn | null {
   const message = readString(job, 'failedReason');
   const stacktrace = readProperty(job, 'stacktrace');
-  const stack = Array.isArray(stacktrace) ? stacktrace.findLast((entry): entry is string => typeof entry === 'string') : undefined;
+  const stack = Array.isArray(stacktrace)
+    ? stacktrace.findLast((entry): entry is string => typeof entry === 'string')
+    : undefined;
   if (message === undefined && stack === undefined) return null;
   const name = stack?.match(/^([A-Za-z_$][\w$]*)(?::|$)/)?.[1] ?? 'Error';
   const details = { name: pgSafeText(name), message: pgSafeText((message ?? '').slice(0, 1024)) };

@@ -153,11 +153,13 @@ export class LedgerQueries {
   async stuckRetrying(options: { queue?: string; minRetries?: number; limit?: number } = {}): Promise<JobSummary[]> {
     const minRetries = options.minRetries ?? 3;
     if (!Number.isSafeInteger(minRetries) || minRetries < 0) {
-      throw new RangeError(`bullmq-ledger: minRetries must be a whole number of at least 0, got ${String(options.minRetries)}`);
+      throw new RangeError(
+        `bullmq-ledger: minRetries must be a whole number of at least 0, got ${String(options.minRetries)}`,
+      );
     }
-    return (await this.rows(sql.stuckRetryingQuery(this.schema, minRetries, limitOf(options.limit, 50), options.queue))).map(
-      toJobSummary,
-    );
+    return (
+      await this.rows(sql.stuckRetryingQuery(this.schema, minRetries, limitOf(options.limit, 50), options.queue))
+    ).map(toJobSummary);
   }
 
   /** The job's record and every attempt, oldest first; undefined when the ledger has no such job. */
@@ -177,7 +179,12 @@ export class LedgerQueries {
 function windowOf(options: WindowOptions): TimeRange {
   const until = options.until ?? new Date();
   const since = options.since ?? new Date(until.getTime() - DAY_MS);
-  if (!(since instanceof Date) || Number.isNaN(since.getTime()) || !(until instanceof Date) || Number.isNaN(until.getTime())) {
+  if (
+    !(since instanceof Date) ||
+    Number.isNaN(since.getTime()) ||
+    !(until instanceof Date) ||
+    Number.isNaN(until.getTime())
+  ) {
     throw new RangeError('bullmq-ledger: since and until must be valid Dates');
   }
   if (since.getTime() > until.getTime()) {

@@ -47,7 +47,9 @@ export interface ReconcileResult {
 export async function reconcile(options: ReconcileOptions): Promise<ReconcileResult> {
   const pageSize = options.pageSize ?? 500;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1) {
-    throw new RangeError(`bullmq-ledger: reconcile pageSize must be a whole number of at least 1, got ${String(options.pageSize)}`);
+    throw new RangeError(
+      `bullmq-ledger: reconcile pageSize must be a whole number of at least 1, got ${String(options.pageSize)}`,
+    );
   }
   const since = options.since?.getTime();
   const writer = new LedgerWriter(options.orm);
@@ -81,7 +83,12 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
 
 /** When the job last did something BullMQ recorded. */
 function activityTime(job: unknown): number {
-  return readFiniteNumber(job, 'finishedOn') ?? readFiniteNumber(job, 'processedOn') ?? readFiniteNumber(job, 'timestamp') ?? 0;
+  return (
+    readFiniteNumber(job, 'finishedOn') ??
+    readFiniteNumber(job, 'processedOn') ??
+    readFiniteNumber(job, 'timestamp') ??
+    0
+  );
 }
 
 /** A BullMQ `Queue` (or anything with the same methods), checked. */

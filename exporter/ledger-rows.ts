@@ -104,7 +104,12 @@ export function spanToLedgerRows(span: FinishedSpan, fallback: WorkerIdentity): 
   return undefined;
 }
 
-function attemptRows(span: FinishedSpan, queueName: string, jobId: string, fallback: WorkerIdentity): LedgerRows | undefined {
+function attemptRows(
+  span: FinishedSpan,
+  queueName: string,
+  jobId: string,
+  fallback: WorkerIdentity,
+): LedgerRows | undefined {
   const a = span.attributes;
   const outcome = attemptOutcome(a[attr.ATTR_ATTEMPT_OUTCOME]);
   if (outcome === undefined) return undefined;

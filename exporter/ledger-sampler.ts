@@ -19,7 +19,7 @@ export class LedgerSampler implements Sampler {
   constructor(private readonly appSampler: Sampler) {
     if (typeof appSampler !== 'object' || appSampler === null || typeof appSampler.shouldSample !== 'function') {
       throw new TypeError(
-        'bullmq-ledger: LedgerSampler wraps your application\'s sampler: pass one, e.g. new LedgerSampler(new AlwaysOnSampler()).',
+        "bullmq-ledger: LedgerSampler wraps your application's sampler: pass one, e.g. new LedgerSampler(new AlwaysOnSampler()).",
       );
     }
   }

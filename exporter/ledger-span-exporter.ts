@@ -166,7 +166,12 @@ interface Connected {
   readonly writer: LedgerWriter;
 }
 
-async function openOwnOrm(options: { clientUrl: string; schema?: string; poolSize?: number; migrate?: boolean }): Promise<Connected> {
+async function openOwnOrm(options: {
+  clientUrl: string;
+  schema?: string;
+  poolSize?: number;
+  migrate?: boolean;
+}): Promise<Connected> {
   const orm = await PostgreSqlMikroORM.init({
     entities: [...ledgerEntities],
     clientUrl: options.clientUrl,

@@ -37,18 +37,31 @@ export interface ResolvedProcessorOptions {
 }
 
 export function resolveProcessorOptions(options: LedgerSpanProcessorOptions): ResolvedProcessorOptions {
-  const number = (name: keyof LedgerSpanProcessorOptions, value: number | undefined, fallback: number, min: number): number => {
+  const number = (
+    name: keyof LedgerSpanProcessorOptions,
+    value: number | undefined,
+    fallback: number,
+    min: number,
+  ): number => {
     const resolved = value ?? fallback;
     if (!Number.isFinite(resolved) || resolved < min) {
-      throw new TypeError(`bullmq-ledger: LedgerSpanProcessor option ${name} must be a number of at least ${min} (default ${fallback}), got ${String(value)}.`);
+      throw new TypeError(
+        `bullmq-ledger: LedgerSpanProcessor option ${name} must be a number of at least ${min} (default ${fallback}), got ${String(value)}.`,
+      );
     }
     return resolved;
   };
   const spool = options.spool ?? {};
   if (spool !== false && (typeof spool !== 'object' || spool === null)) {
-    throw new TypeError('bullmq-ledger: LedgerSpanProcessor option spool must be false or { directory?, staleAfterMs? }.');
+    throw new TypeError(
+      'bullmq-ledger: LedgerSpanProcessor option spool must be false or { directory?, staleAfterMs? }.',
+    );
   }
-  if (spool !== false && spool.directory !== undefined && (typeof spool.directory !== 'string' || spool.directory === '')) {
+  if (
+    spool !== false &&
+    spool.directory !== undefined &&
+    (typeof spool.directory !== 'string' || spool.directory === '')
+  ) {
     throw new TypeError('bullmq-ledger: LedgerSpanProcessor option spool.directory must be a path.');
   }
   const staleAfterMs = number('spool', spool === false ? undefined : spool.staleAfterMs, 30_000, 100);

@@ -73,7 +73,9 @@ export class LedgerSpanProcessor {
     options: LedgerSpanProcessorOptions = {},
   ) {
     if (typeof sink !== 'object' || sink === null || typeof sink.writeRows !== 'function') {
-      throw new TypeError('bullmq-ledger: LedgerSpanProcessor needs a LedgerSpanExporter, e.g. new LedgerSpanProcessor(new LedgerSpanExporter({ orm })).');
+      throw new TypeError(
+        'bullmq-ledger: LedgerSpanProcessor needs a LedgerSpanExporter, e.g. new LedgerSpanProcessor(new LedgerSpanExporter({ orm })).',
+      );
     }
     this.options = resolveProcessorOptions(options);
     this.retryDelayMs = this.options.initialRetryDelayMs;
@@ -144,7 +146,9 @@ export class LedgerSpanProcessor {
       const left = this.queue.splice(0);
       if (left.length > 0) {
         this.spill(left);
-        diag.warn(`bullmq-ledger: ${left.length} ledger rows could not be written before shutdown; they wait in the spool for the next start`);
+        diag.warn(
+          `bullmq-ledger: ${left.length} ledger rows could not be written before shutdown; they wait in the spool for the next start`,
+        );
       }
       await Promise.all([...this.pendingSpills]);
       await this.spool?.close();
@@ -158,7 +162,10 @@ export class LedgerSpanProcessor {
       this.ticks += 1;
       this.pump();
       // Keep this process's spool files alive, and pick up files of processes that are gone.
-      const staleCheckEvery = Math.max(1, Math.floor(this.options.spoolStaleAfterMs / 3 / this.options.flushIntervalMs));
+      const staleCheckEvery = Math.max(
+        1,
+        Math.floor(this.options.spoolStaleAfterMs / 3 / this.options.flushIntervalMs),
+      );
       if (this.spool !== undefined && this.ticks % staleCheckEvery === 0) {
         void this.spool.touch();
         if (this.healthy) void this.claimSpool();
@@ -208,7 +215,8 @@ export class LedgerSpanProcessor {
     this.healthy = true;
     this.retryDelayMs = this.options.initialRetryDelayMs;
     this.batchLimit = this.options.maxBatchSize;
-    if (this.queue.length >= this.options.maxBatchSize || (this.spool?.hasWork ?? false)) setImmediate(() => this.pump());
+    if (this.queue.length >= this.options.maxBatchSize || (this.spool?.hasWork ?? false))
+      setImmediate(() => this.pump());
   }
 
   private onWriteFailed(batch: Batch, err: unknown): void {
@@ -223,7 +231,9 @@ export class LedgerSpanProcessor {
     if (isRowError(err)) {
       void batch.spool?.commit();
       this.counts.dropped += batch.rows.length;
-      diag.error(`bullmq-ledger: the ledger database refused a row for job ${batch.rows[0]?.record.id ?? '?'}; it is dropped: ${describeWriteError(err)}`);
+      diag.error(
+        `bullmq-ledger: the ledger database refused a row for job ${batch.rows[0]?.record.id ?? '?'}; it is dropped: ${describeWriteError(err)}`,
+      );
       this.batchLimit = this.options.maxBatchSize;
       setImmediate(() => this.pump());
       return;

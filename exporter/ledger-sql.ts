@@ -92,7 +92,11 @@ const LATEST_ATTEMPT_COLUMNS = [
  * or updated record, with `inserted` true for inserts (rows left unchanged
  * return nothing).
  */
-export function upsertRecordsSql(schema: string, rows: readonly RecordRow[], { fromBullMQ = false } = {}): SqlStatement {
+export function upsertRecordsSql(
+  schema: string,
+  rows: readonly RecordRow[],
+  { fromBullMQ = false } = {},
+): SqlStatement {
   const table = `${quoteIdentifier(schema)}."worker_job_records"`;
   const columns = RECORD_COLUMNS.map(([column]) => column).join(', ');
   const { from, select } = recordset(RECORD_COLUMNS);

@@ -42,7 +42,9 @@ export async function migrateLedger(orm: MikroORM): Promise<MigrateLedgerResult>
       trx,
     );
     const done = new Set(
-      (await connection.execute<Array<{ name: string }>>(`select "name" from ${table}`, [], 'all', trx)).map((row) => row.name),
+      (await connection.execute<Array<{ name: string }>>(`select "name" from ${table}`, [], 'all', trx)).map(
+        (row) => row.name,
+      ),
     );
     for (const { name, class: MigrationClass } of ledgerMigrations) {
       if (done.has(name)) continue;
@@ -70,5 +72,11 @@ function sqlDriver(orm: MikroORM): AbstractSqlDriver {
 }
 
 function isSqlDriver(driver: unknown): driver is AbstractSqlDriver {
-  return typeof driver === 'object' && driver !== null && 'getPlatform' in driver && 'execute' in driver && 'getConnection' in driver;
+  return (
+    typeof driver === 'object' &&
+    driver !== null &&
+    'getPlatform' in driver &&
+    'execute' in driver &&
+    'getConnection' in driver
+  );
 }

@@ -26,7 +26,10 @@ export const WorkerJobRecord = defineEntity({
     jobId: p.text(),
     queueName: p.text(),
     jobName: p.text().nullable(),
-    status: p.enum([...JOB_STATUSES]).nativeEnumName('worker_job_status').default('PENDING'),
+    status: p
+      .enum([...JOB_STATUSES])
+      .nativeEnumName('worker_job_status')
+      .default('PENDING'),
     /** Start of the first attempt. */
     startedAt: p.datetime().columnType('timestamptz').nullable(),
     /** End of the newest attempt. */

@@ -169,7 +169,6 @@ function readToJson(value: object): ToJsonResult {
   }
 }
 
-
 function safeKeys(value: object): string[] {
   try {
     return Object.keys(value);

@@ -18,10 +18,7 @@ export function classPrototype(moduleExports: unknown, className: string): objec
   return isObject(prototype) ? prototype : undefined;
 }
 
-export function hasMethod<K extends string>(
-  target: object,
-  key: K,
-): target is object & Record<K, WrappableMethod> {
+export function hasMethod<K extends string>(target: object, key: K): target is object & Record<K, WrappableMethod> {
   return typeof readProperty(target, key) === 'function';
 }
 

@@ -41,9 +41,7 @@ export function resolveConfig(config: BullMQInstrumentationConfig = {}): Resolve
   }
   const producerContext = config.producerContext ?? DEFAULT_CONFIG.producerContext;
   if (producerContext !== 'link' && producerContext !== 'parent') {
-    throw new InvalidConfigError(
-      `producerContext must be 'link' or 'parent', got ${describe(producerContext)}.`,
-    );
+    throw new InvalidConfigError(`producerContext must be 'link' or 'parent', got ${describe(producerContext)}.`);
   }
   const jobDataAttributes = config.jobDataAttributes ?? DEFAULT_CONFIG.jobDataAttributes;
   if (!isKeyList(jobDataAttributes)) {

@@ -130,13 +130,24 @@ export class ConsumerSpans {
     const now = performance.now();
     const span = this.startSpan(worker, job, ROOT_CONTEXT, undefined, now);
     try {
-      this.setOutcome(span, job, { outcome: 'failed', final: true, isFailure: true, cause: { thrown: STALLED_LIMIT_FAILURE } }, 0);
+      this.setOutcome(
+        span,
+        job,
+        { outcome: 'failed', final: true, isFailure: true, cause: { thrown: STALLED_LIMIT_FAILURE } },
+        0,
+      );
     } finally {
       span.end(performance.timeOrigin + now);
     }
   }
 
-  private startSpan(worker: unknown, job: BullMQJob, parent: Context, link: SpanContext | undefined, startedAt: number): Span {
+  private startSpan(
+    worker: unknown,
+    job: BullMQJob,
+    parent: Context,
+    link: SpanContext | undefined,
+    startedAt: number,
+  ): Span {
     const queue = queueNameOf(worker) ?? job.queueName;
     return this.deps.tracer().startSpan(
       `${attr.OPERATION_PROCESS} ${queue}`,

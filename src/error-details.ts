@@ -50,9 +50,7 @@ export function errorToDetails(thrown: unknown, limits: ErrorDetailsLimits): Err
     type,
     message: truncateText(message ?? '', limits.maxMessageLength),
   };
-  return stack === undefined
-    ? details
-    : { ...details, stack: truncateText(stack, limits.maxStackLength) };
+  return stack === undefined ? details : { ...details, stack: truncateText(stack, limits.maxStackLength) };
 }
 
 function describeNonObject(value: unknown): string {

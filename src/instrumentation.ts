@@ -1,9 +1,5 @@
 import { context } from '@opentelemetry/api';
-import {
-  InstrumentationBase,
-  InstrumentationNodeModuleDefinition,
-  isWrapped,
-} from '@opentelemetry/instrumentation';
+import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped } from '@opentelemetry/instrumentation';
 import { classPrototype, hasMethod, isBullMQJob } from './bullmq-shapes';
 import type { WrappableMethod } from './bullmq-shapes';
 import { resolveConfig } from './config';

@@ -9,11 +9,7 @@ import { boundedJson, truncateText } from './bounded-text';
 import { isObject, isPromiseLike, readProperty } from './safe-read';
 
 /** Copies the allow-listed top-level keys of `data` that are present. */
-export function jobDataAttributes(
-  data: unknown,
-  allowList: readonly string[],
-  maxLength: number,
-): Attributes {
+export function jobDataAttributes(data: unknown, allowList: readonly string[], maxLength: number): Attributes {
   const attributes: Attributes = {};
   if (allowList.length === 0 || !isObject(data)) return attributes;
   for (const key of allowList) {
@@ -60,7 +56,9 @@ export function runJsonHook(
     return undefined;
   }
   if (isPromiseLike(value)) {
-    diag.error(`bullmq-ledger: the ${hookName} hook must return a value synchronously, not a Promise; its value is left out of the span`);
+    diag.error(
+      `bullmq-ledger: the ${hookName} hook must return a value synchronously, not a Promise; its value is left out of the span`,
+    );
     try {
       // Keep a rejected promise from becoming an unhandled rejection in the host.
       value.then(undefined, () => undefined);

@@ -119,7 +119,11 @@ export class ProducerSpans {
    * untouched. If preparing fails (a bug, a hostile propagator), the spans
    * started so far are ended and BullMQ is called untraced.
    */
-  private traced(args: unknown[], call: CallOriginal, prepare: (started: (span: Span) => Span) => Omit<Prepared, 'spans'>): unknown {
+  private traced(
+    args: unknown[],
+    call: CallOriginal,
+    prepare: (started: (span: Span) => Span) => Omit<Prepared, 'spans'>,
+  ): unknown {
     const spans: Span[] = [];
     let prepared: Prepared;
     try {
@@ -167,7 +171,9 @@ export class ProducerSpans {
   private startSpan(operation: string, kind: SpanKind, queueName: string, jobName: unknown, parent?: Context): Span {
     const attributes = attr.messagingAttributes(operation, queueName);
     if (typeof jobName === 'string') attributes[attr.ATTR_BULLMQ_JOB_NAME] = jobName;
-    return this.deps.tracer().startSpan(`${operation} ${queueName}`, { kind, attributes }, markJobSpanStart(parent ?? context.active()));
+    return this.deps
+      .tracer()
+      .startSpan(`${operation} ${queueName}`, { kind, attributes }, markJobSpanStart(parent ?? context.active()));
   }
 
   /** The batch's CLIENT `send` span; returns the context its create spans are children of. */
@@ -181,7 +187,9 @@ export class ProducerSpans {
 
   private startFlowSpans(started: (span: Span) => Span, parent: Context, node: object): FlowSpans {
     const queueName = readString(node, 'queueName') ?? '';
-    const span = started(this.startSpan(attr.OPERATION_CREATE, SpanKind.PRODUCER, queueName, readProperty(node, 'name'), parent));
+    const span = started(
+      this.startSpan(attr.OPERATION_CREATE, SpanKind.PRODUCER, queueName, readProperty(node, 'name'), parent),
+    );
     return { span, children: flowChildren(node).map((child) => this.startFlowSpans(started, parent, child)) };
   }
 
@@ -218,7 +226,12 @@ function withContextInOpts(job: unknown, ctx: Context, defaultOpts: unknown): un
 }
 
 /** Injects each node's create span context, honouring `queuesOptions[queue].defaultJobOptions`. */
-function withContextInFlow(node: object, spans: FlowSpans | undefined, parent: Context, queuesOptions: unknown): unknown {
+function withContextInFlow(
+  node: object,
+  spans: FlowSpans | undefined,
+  parent: Context,
+  queuesOptions: unknown,
+): unknown {
   if (spans === undefined) return node;
   const defaults = readProperty(readProperty(queuesOptions, readString(node, 'queueName') ?? ''), 'defaultJobOptions');
   const copy = withContextInOpts(node, trace.setSpan(parent, spans.span), defaults);

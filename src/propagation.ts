@@ -44,15 +44,9 @@ export function extractProducerContext(jobOpts: unknown): SpanContext | undefine
   }
   if (!isStringRecord(carrier)) return undefined;
   const spanContext = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, carrier));
-  return spanContext !== undefined && trace.isSpanContextValid(spanContext)
-    ? spanContext
-    : undefined;
+  return spanContext !== undefined && trace.isSpanContextValid(spanContext) ? spanContext : undefined;
 }
 
 function isStringRecord(value: unknown): value is Record<string, string> {
-  return (
-    isObject(value) &&
-    !Array.isArray(value) &&
-    Object.values(value).every((entry) => typeof entry === 'string')
-  );
+  return isObject(value) && !Array.isArray(value) && Object.values(value).every((entry) => typeof entry === 'string');
 }

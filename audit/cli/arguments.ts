@@ -66,19 +66,30 @@ export const COMMANDS = {
     options: { since: { type: 'string', description: 'window start (default 24h)' } },
     positionals: [],
   },
-  job: { usage: 'job <queue> <id>', summary: "a job's record and every attempt", options: {}, positionals: ['queue', 'id'] },
+  job: {
+    usage: 'job <queue> <id>',
+    summary: "a job's record and every attempt",
+    options: {},
+    positionals: ['queue', 'id'],
+  },
   reconcile: {
     usage: 'reconcile --queue <name> [--since <time>] [--redis-url <url>] [--progress]',
     summary: 'fill the ledger from what BullMQ still retains about a queue',
     options: {
       queue: { type: 'string', description: 'the queue to read (required)' },
       since: { type: 'string', description: 'only jobs active since (default: all)' },
-      'redis-url': { type: 'string', description: 'Redis of the queue (default: $REDIS_URL or redis://127.0.0.1:6379)' },
+      'redis-url': {
+        type: 'string',
+        description: 'Redis of the queue (default: $REDIS_URL or redis://127.0.0.1:6379)',
+      },
       progress: { type: 'boolean', description: 'show a progress bar (default: when stderr is a terminal)' },
     },
     positionals: [],
   },
-} as const satisfies Record<string, { usage: string; summary: string; options: Record<string, OptionSpec>; positionals: readonly string[] }>;
+} as const satisfies Record<
+  string,
+  { usage: string; summary: string; options: Record<string, OptionSpec>; positionals: readonly string[] }
+>;
 
 export type CommandName = keyof typeof COMMANDS;
 
@@ -93,7 +104,9 @@ function isCommand(name: string): name is CommandName {
 }
 
 export function generalHelp(): string {
-  const lines = Object.values(COMMANDS).map((spec) => `  ${spec.usage.split(' ')[0]?.padEnd(10) ?? ''} ${spec.summary}`);
+  const lines = Object.values(COMMANDS).map(
+    (spec) => `  ${spec.usage.split(' ')[0]?.padEnd(10) ?? ''} ${spec.summary}`,
+  );
   return [
     'bullmq-ledger: audit the BullMQ job ledger',
     '',
@@ -147,7 +160,9 @@ export function parseTime(option: string, value: string, now = Date.now()): Date
   if (relative !== null) return new Date(now - Number(relative[1]) * (UNITS[relative[2] ?? 'h'] ?? 0));
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) {
-    throw new UsageError(`--${option} "${value}" is neither a duration (30m, 24h, 7d) nor a date (2026-12-01T00:00:00Z)`);
+    throw new UsageError(
+      `--${option} "${value}" is neither a duration (30m, 24h, 7d) nor a date (2026-12-01T00:00:00Z)`,
+    );
   }
   return date;
 }

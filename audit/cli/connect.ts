@@ -46,7 +46,9 @@ export async function openLedgerDatabase(
     const connection = orm.em.getConnection();
     const table = `${quoteIdentifier(schema ?? 'public')}."worker_job_records"`;
     const rows: unknown = await connection.execute(`select to_regclass(?) is not null as present`, [table], 'all');
-    const present = Array.isArray(rows) && rows.some((row: unknown) => typeof row === 'object' && row !== null && 'present' in row && row.present === true);
+    const present =
+      Array.isArray(rows) &&
+      rows.some((row: unknown) => typeof row === 'object' && row !== null && 'present' in row && row.present === true);
     if (requireTables && !present) {
       throw new CliError(
         `the ledger tables do not exist in schema "${schema ?? 'public'}" of ${redactUrl(url)}; create them with: bullmq-ledger migrate`,
@@ -95,7 +97,9 @@ export async function openQueue(name: string, redisUrl: string | undefined): Pro
     return queue;
   } catch (err) {
     await queue.close().catch(() => undefined);
-    throw new CliError(`cannot reach Redis at ${redactUrl(url)} (${reason(err)}); is it running? Start it, or pass --redis-url / set REDIS_URL.`);
+    throw new CliError(
+      `cannot reach Redis at ${redactUrl(url)} (${reason(err)}); is it running? Start it, or pass --redis-url / set REDIS_URL.`,
+    );
   } finally {
     clearTimeout(timer);
   }

@@ -7,7 +7,9 @@ export function renderTable(headers: readonly string[], rows: ReadonlyArray<read
   if (rows.length === 0) return '(none)';
   const text = rows.map((row) => row.map(formatCell));
   const widths = headers.map((header, i) => Math.max(header.length, ...text.map((row) => (row[i] ?? '').length)));
-  const numeric = headers.map((_, i) => rows.every((row) => typeof row[i] === 'number' || row[i] === null || row[i] === undefined));
+  const numeric = headers.map((_, i) =>
+    rows.every((row) => typeof row[i] === 'number' || row[i] === null || row[i] === undefined),
+  );
   const line = (cells: readonly string[]): string =>
     cells
       .map((cell, i) => (numeric[i] === true ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
@@ -18,7 +20,11 @@ export function renderTable(headers: readonly string[], rows: ReadonlyArray<read
 
 export function formatCell(value: Cell): string {
   if (value === null || value === undefined) return '-';
-  if (value instanceof Date) return value.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  if (value instanceof Date)
+    return value
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z');
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(1);
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
   return value;

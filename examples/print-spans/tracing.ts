@@ -20,7 +20,9 @@ class PrintAttemptsExporter implements SpanExporter {
         console.log(`  ${span.name.padEnd(28)} job ${String(a[attr.ATTR_MESSAGING_MESSAGE_ID] ?? '-')}`);
         continue;
       }
-      const error = a[attr.ATTR_ERROR_TYPE] ? `  ${String(a[attr.ATTR_ERROR_TYPE])}: ${String(a[attr.ATTR_ERROR_MESSAGE])}` : '';
+      const error = a[attr.ATTR_ERROR_TYPE]
+        ? `  ${String(a[attr.ATTR_ERROR_TYPE])}: ${String(a[attr.ATTR_ERROR_MESSAGE])}`
+        : '';
       console.log(
         `  ${span.name.padEnd(28)} job ${String(a[attr.ATTR_MESSAGING_MESSAGE_ID]).padEnd(4)} ${String(a[attr.ATTR_BULLMQ_JOB_NAME]).padEnd(12)}` +
           ` attempt ${String(a[attr.ATTR_ATTEMPT_NUMBER])}/${String(a[attr.ATTR_JOB_ATTEMPTS_MAX])}` +
@@ -34,6 +36,8 @@ class PrintAttemptsExporter implements SpanExporter {
   async shutdown(): Promise<void> {}
 }
 
-export const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new PrintAttemptsExporter())] });
+export const provider = new NodeTracerProvider({
+  spanProcessors: [new SimpleSpanProcessor(new PrintAttemptsExporter())],
+});
 provider.register();
 registerInstrumentations({ instrumentations: [new BullMQInstrumentation()], tracerProvider: provider });

@@ -52,17 +52,35 @@ describe('examples/audit-queries.sql', () => {
   after(() => db.close());
 
   it('has the four queries of the product spec', () => {
-    expect([...queries.keys()]).to.deep.equal(['top-10-slowest', 'success-rate-by-queue', 'failures-last-hour', 'stuck-retrying']);
+    expect([...queries.keys()]).to.deep.equal([
+      'top-10-slowest',
+      'success-rate-by-queue',
+      'failures-last-hour',
+      'stuck-retrying',
+    ]);
   });
 
   it('top-10-slowest lists the ten longest jobs of the last day, slowest first', async () => {
     const rows = await run('top-10-slowest');
-    expect(rows.map((row) => row.job_id)).to.deep.equal(['m12', 'm11', 'm10', 'm9', 'm8', 'm7', 'm6', 'm5', 'm4', 'm3']);
+    expect(rows.map((row) => row.job_id)).to.deep.equal([
+      'm12',
+      'm11',
+      'm10',
+      'm9',
+      'm8',
+      'm7',
+      'm6',
+      'm5',
+      'm4',
+      'm3',
+    ]);
   });
 
   it('success-rate-by-queue gives completed, failed and the rate per queue over 7 days', async () => {
     const rows = await run('success-rate-by-queue');
-    expect(rows.map((row) => [row.queue_name, Number(row.completed), Number(row.failed), Number(row.success_rate_percent)])).to.deep.equal([
+    expect(
+      rows.map((row) => [row.queue_name, Number(row.completed), Number(row.failed), Number(row.success_rate_percent)]),
+    ).to.deep.equal([
       ['mail', 12, 1, 92.31],
       ['pay', 1, 0, 100],
     ]);

@@ -29,7 +29,11 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<Ru
     return { code: 0, stdout, stderr };
   } catch (err) {
     const failed = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+    return {
+      code: typeof failed.code === 'number' ? failed.code : -1,
+      stdout: failed.stdout ?? '',
+      stderr: failed.stderr ?? '',
+    };
   }
 }
 
@@ -49,7 +53,9 @@ describe('the bullmq-ledger CLI, run as a child process', () => {
   it('migrates, then says the ledger is up to date', async () => {
     const first = await cli(withSchema('migrate'), env);
     expect(first.code, first.stderr).to.equal(0);
-    expect(first.stdout).to.match(/applied 2 migration\(s\): Migration20261204000000CreateLedger, Migration20261205000000AuditIndexes/);
+    expect(first.stdout).to.match(
+      /applied 2 migration\(s\): Migration20261204000000CreateLedger, Migration20261205000000AuditIndexes/,
+    );
     const again = await cli(withSchema('migrate', '--json'), env);
     expect(JSON.parse(again.stdout)).to.deep.equal({ applied: [] });
     const rows = [
@@ -59,7 +65,10 @@ describe('the bullmq-ledger CLI, run as a child process', () => {
     ].map((row) => ({
       ...row,
       record: { ...row.record, completedAt: Date.now() - 60_000, startedAt: Date.now() - 61_000 },
-      attempt: row.attempt === undefined ? undefined : { ...row.attempt, startedAt: Date.now() - 61_000, endedAt: Date.now() - 60_000 },
+      attempt:
+        row.attempt === undefined
+          ? undefined
+          : { ...row.attempt, startedAt: Date.now() - 61_000, endedAt: Date.now() - 60_000 },
     }));
     await new LedgerWriter(db.orm).write(prepareBatch(rows));
   });
@@ -74,14 +83,21 @@ describe('the bullmq-ledger CLI, run as a child process', () => {
     expect(header?.indexOf('total')).to.equal((rule?.indexOf(' ') ?? 0) + 2);
     const json: unknown = JSON.parse((await cli(withSchema('stats', '--queue', 'cli-q', '--json'), env)).stdout);
     expect(json).to.be.an('array').with.length(1);
-    expect((json as Array<Record<string, unknown>>)[0]).to.include({ queueName: 'cli-q', totalJobs: 3, successRate: 0.5 });
+    expect((json as Array<Record<string, unknown>>)[0]).to.include({
+      queueName: 'cli-q',
+      totalJobs: 3,
+      successRate: 0.5,
+    });
   });
 
   it('lists failures (final by default), stuck jobs, workers, the slowest jobs and one job', async () => {
     const failures = await cli(withSchema('failures', '--json'), env);
     expect((JSON.parse(failures.stdout) as Array<{ jobId: string }>).map((job) => job.jobId)).to.deep.equal(['bad-1']);
     const withRetrying = await cli(withSchema('failures', '--retrying'), env);
-    expect(withRetrying.stdout).to.contain('stuck-1').and.to.contain('RETRYING').and.to.contain('Error: attempt 3 failed');
+    expect(withRetrying.stdout)
+      .to.contain('stuck-1')
+      .and.to.contain('RETRYING')
+      .and.to.contain('Error: attempt 3 failed');
     const stuck = await cli(withSchema('stuck', '--min-retries', '4', '--json'), env);
     expect((JSON.parse(stuck.stdout) as Array<{ jobId: string }>).map((job) => job.jobId)).to.deep.equal(['stuck-1']);
     const workers = await cli(withSchema('workers'), env);
@@ -90,13 +106,21 @@ describe('the bullmq-ledger CLI, run as a child process', () => {
     expect(slowest.stdout.trim().split('\n')).to.have.length(3);
     const job = await cli(withSchema('job', 'cli-q', 'bad-1'), env);
     expect(job.code, job.stderr).to.equal(0);
-    expect(job.stdout).to.contain('attempts:').and.to.match(/3\s+failed/);
+    expect(job.stdout)
+      .to.contain('attempts:')
+      .and.to.match(/3\s+failed/);
   });
 
   it('reconciles a queue from Redis, with a progress bar on request', async () => {
     const q = fixture('cli-reconcile');
-    await q.queue.addBulk([{ name: 'a', data: {} }, { name: 'b', data: {} }]);
-    const run = await cli(withSchema('reconcile', '--queue', q.name, '--progress'), { ...env, REDIS_URL: 'redis://127.0.0.1:6379' });
+    await q.queue.addBulk([
+      { name: 'a', data: {} },
+      { name: 'b', data: {} },
+    ]);
+    const run = await cli(withSchema('reconcile', '--queue', q.name, '--progress'), {
+      ...env,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+    });
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stdout.trim()).to.equal(`${q.name}: 2 jobs read from BullMQ; 2 inserted, 0 updated, 0 unchanged`);
     expect(run.stderr).to.contain('[##############################] 2/2');
@@ -118,9 +142,24 @@ describe('the bullmq-ledger CLI, run as a child process', () => {
       [withSchema('stuck', '--min-retries=-1'), env, 2, /--min-retries must be a whole number of at least 0/],
       [withSchema('job', 'only-queue'), env, 2, /usage: bullmq-ledger job <queue> <id>/],
       [withSchema('stats', '--frobnicate'), env, 2, /Unknown option '--frobnicate'/],
-      [['stats', '--schema', 'no_such_schema'], env, 1, /ledger tables do not exist in schema "no_such_schema".*bullmq-ledger migrate/],
-      [['stats'], { DATABASE_URL: 'postgresql://root@127.0.0.1:1/test' }, 1, /cannot reach the ledger database at postgresql:\/\/root@127\.0\.0\.1:1\/test .*is PostgreSQL running\?/],
-      [withSchema('reconcile', '--queue', 'q'), { ...env, REDIS_URL: 'redis://127.0.0.1:1' }, 1, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*Start it, or pass --redis-url/],
+      [
+        ['stats', '--schema', 'no_such_schema'],
+        env,
+        1,
+        /ledger tables do not exist in schema "no_such_schema".*bullmq-ledger migrate/,
+      ],
+      [
+        ['stats'],
+        { DATABASE_URL: 'postgresql://root@127.0.0.1:1/test' },
+        1,
+        /cannot reach the ledger database at postgresql:\/\/root@127\.0\.0\.1:1\/test .*is PostgreSQL running\?/,
+      ],
+      [
+        withSchema('reconcile', '--queue', 'q'),
+        { ...env, REDIS_URL: 'redis://127.0.0.1:1' },
+        1,
+        /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*Start it, or pass --redis-url/,
+      ],
       [withSchema('job', 'cli-q', 'missing'), env, 2, /the ledger has no job missing in queue cli-q/],
     ];
     for (const [args, runEnv, code, message] of cases) {

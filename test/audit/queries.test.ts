@@ -16,7 +16,9 @@ function shaped(rows: LedgerRows, durationMs: number, endedAgoMs: number, pid = 
   const startedAt = completedAt - durationMs;
   return {
     record: { ...rows.record, durationMs, startedAt, completedAt },
-    ...(rows.attempt === undefined ? {} : { attempt: { ...rows.attempt, durationMs, startedAt, endedAt: completedAt, processPid: pid } }),
+    ...(rows.attempt === undefined
+      ? {}
+      : { attempt: { ...rows.attempt, durationMs, startedAt, endedAt: completedAt, processPid: pid } }),
   };
 }
 
@@ -30,16 +32,33 @@ describe('LedgerQueries', () => {
     await migrateLedger(db.orm);
     const rows: LedgerRows[] = [];
     // "emails": 8 completed (100..800 ms), 2 failed for good (one 10 minutes ago), 1 retrying after 4 failures, 1 pending.
-    for (let i = 1; i <= 8; i++) rows.push(shaped(attemptRows('emails', `ok-${i}`, 1, 'completed', { enqueuedAt: enqueued }), i * 100, 30 * 60_000, i % 2));
+    for (let i = 1; i <= 8; i++)
+      rows.push(
+        shaped(attemptRows('emails', `ok-${i}`, 1, 'completed', { enqueuedAt: enqueued }), i * 100, 30 * 60_000, i % 2),
+      );
     rows.push(shaped(attemptRows('emails', 'bad-1', 3, 'failed', { enqueuedAt: enqueued }), 50, 10 * 60_000, 1));
     rows.push(shaped(attemptRows('emails', 'bad-2', 1, 'failed', { enqueuedAt: enqueued }), 60, 3 * HOUR, 1));
     for (let attempt = 1; attempt <= 5; attempt++) {
-      rows.push(shaped(attemptRows('emails', 'stuck-1', attempt, 'retry', { enqueuedAt: enqueued }), 10, (6 - attempt) * 60_000, 1));
+      rows.push(
+        shaped(
+          attemptRows('emails', 'stuck-1', attempt, 'retry', { enqueuedAt: enqueued }),
+          10,
+          (6 - attempt) * 60_000,
+          1,
+        ),
+      );
     }
     rows.push(pendingRow('emails', 'waiting-1', Date.now() - HOUR));
     // "reports": 1 slow completed job, yesterday's one outside the default window.
     rows.push(shaped(attemptRows('reports', 'big', 1, 'completed', { enqueuedAt: enqueued }), 9000, 20 * 60_000, 2));
-    rows.push(shaped(attemptRows('reports', 'old', 1, 'completed', { enqueuedAt: Date.now() - 50 * HOUR }), 50_000, 48 * HOUR, 2));
+    rows.push(
+      shaped(
+        attemptRows('reports', 'old', 1, 'completed', { enqueuedAt: Date.now() - 50 * HOUR }),
+        50_000,
+        48 * HOUR,
+        2,
+      ),
+    );
     await new LedgerWriter(db.orm).write(prepareBatch(rows));
     queries = new LedgerQueries(db.orm);
   });
@@ -63,7 +82,11 @@ describe('LedgerQueries', () => {
   });
 
   it('queueStats: a queue or window without jobs gives zeros, not an error', async () => {
-    expect(await queries.queueStats('nothing-here')).to.deep.include({ totalJobs: 0, successRate: null, p95DurationMs: null });
+    expect(await queries.queueStats('nothing-here')).to.deep.include({
+      totalJobs: 0,
+      successRate: null,
+      p95DurationMs: null,
+    });
     const lastMinute = await queries.queueStats('reports', { since: new Date(Date.now() - 60_000) });
     expect(lastMinute.totalJobs).to.equal(0);
   });
@@ -95,7 +118,9 @@ describe('LedgerQueries', () => {
       ['ok-8', 800],
       ['ok-7', 700],
     ]);
-    expect((await queries.slowestJobs({ queue: 'reports', since: new Date(Date.now() - 72 * HOUR) }))[0]?.jobId).to.equal('old');
+    expect(
+      (await queries.slowestJobs({ queue: 'reports', since: new Date(Date.now() - 72 * HOUR) }))[0]?.jobId,
+    ).to.equal('old');
   });
 
   it('recentFailures: failed for good in the last hour, with errors and trace ids; retrying ones on request', async () => {
@@ -132,7 +157,10 @@ describe('LedgerQueries', () => {
     } catch (err) {
       error = err;
     }
-    expect(error).to.be.instanceOf(RangeError).with.property('message').that.matches(/since .* is after until/);
+    expect(error)
+      .to.be.instanceOf(RangeError)
+      .with.property('message')
+      .that.matches(/since .* is after until/);
     error = undefined;
     try {
       await queries.slowestJobs({ limit: 0 });

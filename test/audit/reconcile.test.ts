@@ -49,7 +49,12 @@ describe('reconcile: the ledger from what BullMQ retains', () => {
     extraProcessor.current = ledgerProcessors;
 
     const progress: Array<[number, number]> = [];
-    const first = await reconcile({ orm: ledger.db.orm, queue: q.queue, pageSize: 2, onProgress: (read, total) => progress.push([read, total]) });
+    const first = await reconcile({
+      orm: ledger.db.orm,
+      queue: q.queue,
+      pageSize: 2,
+      onProgress: (read, total) => progress.push([read, total]),
+    });
     expect(first).to.deep.equal({ scanned: 10, inserted: 5, updated: 2, unchanged: 3 });
     expect(progress.at(-1)).to.deep.equal([10, 10]);
 
@@ -57,12 +62,20 @@ describe('reconcile: the ledger from what BullMQ retains', () => {
     const byName = new Map(records.map((record) => [record.jobName, record]));
     expect(byName.get('b1')).to.deep.include({ status: 'COMPLETED', final: true, attempt: 1 });
     expect(byName.get('fail-b2')).to.deep.include({ status: 'FAILED', final: true });
-    expect(byName.get('fail-c2')?.errorDetails).to.deep.include({ name: 'UnrecoverableError', message: 'fail-c2 cannot succeed' });
+    expect(byName.get('fail-c2')?.errorDetails).to.deep.include({
+      name: 'UnrecoverableError',
+      message: 'fail-c2 cannot succeed',
+    });
     expect(byName.get('d1')).to.deep.include({ status: 'PENDING', attempt: 0 });
     // What the spans wrote is kept: the trace of A's attempts is still linked.
     expect(byName.get('a1')?.traceId).to.match(/^[0-9a-f]{32}$/);
 
-    expect(await reconcile({ orm: ledger.db.orm, queue: q.queue })).to.deep.equal({ scanned: 10, inserted: 0, updated: 0, unchanged: 10 });
+    expect(await reconcile({ orm: ledger.db.orm, queue: q.queue })).to.deep.equal({
+      scanned: 10,
+      inserted: 0,
+      updated: 0,
+      unchanged: 10,
+    });
     expect(await ledger.db.orm.em.fork().count(WorkerJobRecord, { queueName: q.name })).to.equal(10);
   });
 

@@ -14,9 +14,7 @@ import type * as BullMQ from 'bullmq';
 type BullMQModule = typeof BullMQ;
 
 const compatDir = process.env.BULLMQ_LEDGER_TEST_BULLMQ;
-const load = compatDir
-  ? createRequire(path.resolve(compatDir, 'package.json'))
-  : createRequire(__filename);
+const load = compatDir ? createRequire(path.resolve(compatDir, 'package.json')) : createRequire(__filename);
 
 function isBullMQModule(value: unknown): value is BullMQModule {
   return (

@@ -31,7 +31,10 @@ export class ChildScript {
   }
 
   async waitForLine(predicate: (line: string) => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-    await waitFor(() => this.lines.some(predicate), { timeoutMs, what: `${what} (output: ${this.lines.slice(-5).join(' | ')})` });
+    await waitFor(() => this.lines.some(predicate), {
+      timeoutMs,
+      what: `${what} (output: ${this.lines.slice(-5).join(' | ')})`,
+    });
   }
 
   async kill(signal: NodeJS.Signals): Promise<void> {

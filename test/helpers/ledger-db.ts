@@ -10,7 +10,10 @@ export interface LedgerDb {
 }
 
 /** `clientUrl` lets a test reach the database through a proxy it controls. */
-export async function openLedgerDb(label: string, { clientUrl = DATABASE_URL, schema = uniqueSchema(label) } = {}): Promise<LedgerDb> {
+export async function openLedgerDb(
+  label: string,
+  { clientUrl = DATABASE_URL, schema = uniqueSchema(label) } = {},
+): Promise<LedgerDb> {
   const orm = await MikroORM.init({
     entities: [...ledgerEntities],
     clientUrl,

@@ -25,7 +25,11 @@ export interface LedgerPipeline {
   records(queueName: string): Promise<WorkerJobRecord[]>;
   attempts(queueName: string): Promise<WorkerJobAttempt[]>;
   /** Waits until `queueName` has `count` records matching `done`. */
-  waitForRecords(queueName: string, count: number, done?: (record: WorkerJobRecord) => boolean): Promise<WorkerJobRecord[]>;
+  waitForRecords(
+    queueName: string,
+    count: number,
+    done?: (record: WorkerJobRecord) => boolean,
+  ): Promise<WorkerJobRecord[]>;
   close(): Promise<void>;
 }
 

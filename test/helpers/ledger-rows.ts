@@ -52,11 +52,26 @@ export function attemptRows(
   { attemptsStarted = attempt, enqueuedAt = T0, final = outcome === 'completed' || outcome === 'failed' } = {},
 ): LedgerRows {
   // Deterministic, so that separate processes build the same rows.
-  const spanId = createHash('sha256').update(`${queueName}\u0001${jobId}\u0001${attemptsStarted}\u0001${outcome}`).digest('hex').slice(0, 16);
+  const spanId = createHash('sha256')
+    .update(`${queueName}\u0001${jobId}\u0001${attemptsStarted}\u0001${outcome}`)
+    .digest('hex')
+    .slice(0, 16);
   const startedAt = enqueuedAt + attemptsStarted * 1000;
   const failed = outcome === 'failed' || outcome === 'retry' || outcome === 'stalled';
   const errorDetails = failed ? { name: 'Error', message: `attempt ${attempt} ${outcome}` } : null;
-  const base = { queueName, jobId, jobName: 'job', attempt, attemptsStarted, final, startedAt, durationMs: 100, errorDetails, spanId, traceId: 'a'.repeat(32) };
+  const base = {
+    queueName,
+    jobId,
+    jobName: 'job',
+    attempt,
+    attemptsStarted,
+    final,
+    startedAt,
+    durationMs: 100,
+    errorDetails,
+    spanId,
+    traceId: 'a'.repeat(32),
+  };
   return {
     record: {
       ...base,
@@ -69,6 +84,14 @@ export function attemptRows(
       enqueuedAt,
       outcome,
     },
-    attempt: { ...base, outcome, endedAt: startedAt + 100, serviceName: 'svc', hostName: 'host', processPid: 42, workerName: null },
+    attempt: {
+      ...base,
+      outcome,
+      endedAt: startedAt + 100,
+      serviceName: 'svc',
+      hostName: 'host',
+      processPid: 42,
+      workerName: null,
+    },
   };
 }

@@ -1,7 +1,11 @@
 /** Polls `condition` until it holds, failing with `what` after `timeoutMs`. Never a fixed sleep. */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
-  { timeoutMs = 10_000, intervalMs = 10, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  {
+    timeoutMs = 10_000,
+    intervalMs = 10,
+    what = 'condition',
+  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

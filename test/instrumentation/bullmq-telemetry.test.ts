@@ -11,7 +11,9 @@ const NATIVE_SCOPE = 'bullmq-native';
 function nativeSpans(queue: string, kind: SpanKind): ReadableSpan[] {
   return memoryExporter
     .getFinishedSpans()
-    .filter((span) => span.instrumentationScope.name === NATIVE_SCOPE && span.kind === kind && span.name.includes(queue));
+    .filter(
+      (span) => span.instrumentationScope.name === NATIVE_SCOPE && span.kind === kind && span.name.includes(queue),
+    );
 }
 
 describe("alongside BullMQ's own telemetry option (bullmq-otel)", () => {
@@ -20,7 +22,7 @@ describe("alongside BullMQ's own telemetry option (bullmq-otel)", () => {
 
   afterEach(() => instrumentation.enable());
 
-  it('keeps one ledger span per attempt next to BullMQ\'s own spans, in the same trace as the add', async () => {
+  it("keeps one ledger span per attempt next to BullMQ's own spans, in the same trace as the add", async () => {
     const q = fixture('native-both', { telemetry });
     await q.queue.add('j', {}, { attempts: 2 });
     let runs = 0;
@@ -34,7 +36,10 @@ describe("alongside BullMQ's own telemetry option (bullmq-otel)", () => {
     );
 
     const [retry, completed] = await waitForProcessSpans(q.name, 2);
-    expect([retry, completed].map((span) => span?.attributes[attr.ATTR_ATTEMPT_OUTCOME])).to.deep.equal(['retry', 'completed']);
+    expect([retry, completed].map((span) => span?.attributes[attr.ATTR_ATTEMPT_OUTCOME])).to.deep.equal([
+      'retry',
+      'completed',
+    ]);
     expect(nativeSpans(q.name, SpanKind.CONSUMER)).to.have.length(2);
     // BullMQ's Queue.add writes its own context (its add span, a child of our send span) into the job.
     const [send] = ledgerSpans(q.name, SpanKind.PRODUCER);

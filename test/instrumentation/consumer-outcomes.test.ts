@@ -129,23 +129,27 @@ describe('process spans: one per attempt, with the outcome BullMQ recorded', () 
     expect(span?.attributes).to.include({ [attr.ATTR_ATTEMPT_OUTCOME]: 'failed', [attr.ATTR_ATTEMPT_FINAL]: true });
   });
 
-  itWithFeature(features.maxStartedAttempts, 'records the failure BullMQ makes final because of maxStartedAttempts', async () => {
-    const q = fixture('max-started');
-    await q.queue.add('flaky', {}, { attempts: 10, backoff: { type: 'fixed', delay: 10 } });
-    q.worker(
-      async () => {
-        throw new Error('keeps failing');
-      },
-      { maxStartedAttempts: 2 },
-    );
+  itWithFeature(
+    features.maxStartedAttempts,
+    'records the failure BullMQ makes final because of maxStartedAttempts',
+    async () => {
+      const q = fixture('max-started');
+      await q.queue.add('flaky', {}, { attempts: 10, backoff: { type: 'fixed', delay: 10 } });
+      q.worker(
+        async () => {
+          throw new Error('keeps failing');
+        },
+        { maxStartedAttempts: 2 },
+      );
 
-    // BullMQ 6 stops retrying once 2 attempts have started; BullMQ 5 fails the
-    // third start without running the processor. The spans follow BullMQ.
-    const expected = isBullMQ6 ? ['retry', 'failed'] : ['retry', 'retry', 'failed'];
-    const spans = await waitForProcessSpans(q.name, expected.length);
-    expect(spans.map((s) => s.attributes[attr.ATTR_ATTEMPT_OUTCOME])).to.deep.equal(expected);
-    expect(spans.at(-1)?.attributes[attr.ATTR_ATTEMPT_FINAL]).to.equal(true);
-  });
+      // BullMQ 6 stops retrying once 2 attempts have started; BullMQ 5 fails the
+      // third start without running the processor. The spans follow BullMQ.
+      const expected = isBullMQ6 ? ['retry', 'failed'] : ['retry', 'retry', 'failed'];
+      const spans = await waitForProcessSpans(q.name, expected.length);
+      expect(spans.map((s) => s.attributes[attr.ATTR_ATTEMPT_OUTCOME])).to.deep.equal(expected);
+      expect(spans.at(-1)?.attributes[attr.ATTR_ATTEMPT_FINAL]).to.equal(true);
+    },
+  );
 
   it('leaves return values and worker events unchanged', async () => {
     const q = fixture('unchanged');

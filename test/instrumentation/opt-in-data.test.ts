@@ -44,7 +44,10 @@ describe('process spans: job data and results are opt-in', () => {
   });
 
   it('copies allow-listed job.data keys, capped, and nothing else', async () => {
-    configureInstrumentation({ jobDataAttributes: ['tenantId', 'amount', 'note', 'items', 'missing'], maxAttributeLength: 64 });
+    configureInstrumentation({
+      jobDataAttributes: ['tenantId', 'amount', 'note', 'items', 'missing'],
+      maxAttributeLength: 64,
+    });
     const q = fixture('allow-list');
     await q.queue.add('pay', { tenantId: 't-1', amount: 10, note: 'x'.repeat(200), items: [1, 2], card: SECRET });
     q.worker(async () => 'ok');

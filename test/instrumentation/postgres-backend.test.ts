@@ -41,9 +41,19 @@ describe("BullMQ's PostgreSQL backend", () => {
     const outcomes = (id: string | undefined) =>
       spans
         .filter((span) => span.attributes[attr.ATTR_MESSAGING_MESSAGE_ID] === id)
-        .map((span) => [span.attributes[attr.ATTR_ATTEMPT_NUMBER], span.attributes[attr.ATTR_ATTEMPT_OUTCOME], span.attributes[attr.ATTR_ATTEMPT_FINAL]]);
-    expect(outcomes(flaky.id)).to.deep.equal([[1, 'retry', false], [2, 'completed', true]]);
-    expect(outcomes(doomed.id)).to.deep.equal([[1, 'retry', false], [2, 'failed', true]]);
+        .map((span) => [
+          span.attributes[attr.ATTR_ATTEMPT_NUMBER],
+          span.attributes[attr.ATTR_ATTEMPT_OUTCOME],
+          span.attributes[attr.ATTR_ATTEMPT_FINAL],
+        ]);
+    expect(outcomes(flaky.id)).to.deep.equal([
+      [1, 'retry', false],
+      [2, 'completed', true],
+    ]);
+    expect(outcomes(doomed.id)).to.deep.equal([
+      [1, 'retry', false],
+      [2, 'failed', true],
+    ]);
     expect(spans.filter((span) => span.status.code === SpanStatusCode.ERROR)).to.have.length(3);
     expect(await queue.getJobState(doomed.id ?? '')).to.equal('failed');
   });

@@ -74,13 +74,19 @@ describe('producer spans and trace context carried in the job', () => {
     const processed = await waitForProcessSpans(q.name, 3);
 
     const [send] = ledgerSpans(q.name, SpanKind.CLIENT);
-    expect(send?.attributes).to.include({ [attr.ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: 3, [attr.ATTR_MESSAGING_OPERATION_TYPE]: 'send' });
+    expect(send?.attributes).to.include({
+      [attr.ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: 3,
+      [attr.ATTR_MESSAGING_OPERATION_TYPE]: 'send',
+    });
     const creates = ledgerSpans(q.name, SpanKind.PRODUCER);
     expect(creates).to.have.length(3);
     for (const job of jobs) {
       const create = byJobId(creates, job.id);
       expect(create?.name).to.equal(`create ${q.name}`);
-      expect(create?.attributes).to.include({ [attr.ATTR_MESSAGING_OPERATION_TYPE]: 'create', [attr.ATTR_BULLMQ_JOB_NAME]: job.name });
+      expect(create?.attributes).to.include({
+        [attr.ATTR_MESSAGING_OPERATION_TYPE]: 'create',
+        [attr.ATTR_BULLMQ_JOB_NAME]: job.name,
+      });
       expect(create?.parentSpanContext?.spanId).to.equal(send?.spanContext().spanId);
       expect(linkedSpanId(byJobId(processed, job.id))).to.equal(create?.spanContext().spanId);
     }
@@ -153,7 +159,10 @@ describe('producer spans and trace context carried in the job', () => {
     q.worker(async () => 'ok');
     const [process] = await waitForProcessSpans(q.name, 1);
     expect((await q.queue.getJob(job.id ?? ''))?.opts.telemetry?.metadata).to.equal(metadata);
-    expect(process?.links[0]?.context).to.include({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' });
+    expect(process?.links[0]?.context).to.include({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+    });
   });
 
   it('processes jobs with malformed or foreign metadata normally, without a link', async () => {

@@ -79,28 +79,32 @@ describe('process spans: stalled jobs', () => {
     expect(spans[0]?.spanContext().spanId).not.to.equal(spans[1]?.spanContext().spanId);
   });
 
-  itWithFeature(features.rateLimitMoveChecksLock, 'marks a rate-limited attempt whose job BullMQ could no longer move back as stalled', async () => {
-    const q = fixture('rate-limit-lost-lock');
-    await q.queue.add('api-call', {});
-    let release = (): void => undefined;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let runs = 0;
-    const worker = q.worker(
-      async () => {
-        runs += 1;
-        if (runs > 1) return 'second run';
-        await held;
-        throw bullmq.Worker.RateLimitError();
-      },
-      { lockDuration: 200, skipLockRenewal: true, stalledInterval: 100, maxStalledCount: 5, concurrency: 2 },
-    );
-    // The stalled checker takes the job back while the first run still holds it; the second run completes it.
-    const [completed] = await waitForProcessSpans(q.name, 1);
-    expect(completed?.attributes[attr.ATTR_ATTEMPT_OUTCOME]).to.equal('completed');
-    release();
-    const [, lateRateLimit] = await waitForProcessSpans(q.name, 2);
-    expect(lateRateLimit?.attributes[attr.ATTR_ATTEMPT_OUTCOME]).to.equal('stalled');
-    expect(lateRateLimit?.status.code).to.equal(SpanStatusCode.ERROR);
-    expect(worker.isRunning()).to.equal(true);
-  });
+  itWithFeature(
+    features.rateLimitMoveChecksLock,
+    'marks a rate-limited attempt whose job BullMQ could no longer move back as stalled',
+    async () => {
+      const q = fixture('rate-limit-lost-lock');
+      await q.queue.add('api-call', {});
+      let release = (): void => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let runs = 0;
+      const worker = q.worker(
+        async () => {
+          runs += 1;
+          if (runs > 1) return 'second run';
+          await held;
+          throw bullmq.Worker.RateLimitError();
+        },
+        { lockDuration: 200, skipLockRenewal: true, stalledInterval: 100, maxStalledCount: 5, concurrency: 2 },
+      );
+      // The stalled checker takes the job back while the first run still holds it; the second run completes it.
+      const [completed] = await waitForProcessSpans(q.name, 1);
+      expect(completed?.attributes[attr.ATTR_ATTEMPT_OUTCOME]).to.equal('completed');
+      release();
+      const [, lateRateLimit] = await waitForProcessSpans(q.name, 2);
+      expect(lateRateLimit?.attributes[attr.ATTR_ATTEMPT_OUTCOME]).to.equal('stalled');
+      expect(lateRateLimit?.status.code).to.equal(SpanStatusCode.ERROR);
+      expect(worker.isRunning()).to.equal(true);
+    },
+  );
 });

@@ -22,16 +22,30 @@ describe('several processes writing the ledger at once', () => {
   it('ends with every job on its newest attempt, each attempt stored once, and no writer failing', async () => {
     const writers = Array.from(
       { length: PROCESSES },
-      (_, i) => new ChildScript(WRITER, { LEDGER_URL: DATABASE_URL, LEDGER_SCHEMA: db.schema, SEED: String(i + 1), JOBS: String(JOBS) }),
+      (_, i) =>
+        new ChildScript(WRITER, {
+          LEDGER_URL: DATABASE_URL,
+          LEDGER_SCHEMA: db.schema,
+          SEED: String(i + 1),
+          JOBS: String(JOBS),
+        }),
     );
-    await waitFor(() => writers.every((writer) => writer.exitCode !== undefined), { timeoutMs: 60_000, what: 'the writers to finish' });
-    expect(writers.map((writer) => writer.exitCode), writers.flatMap((writer) => writer.lines).join('\n')).to.deep.equal(
-      writers.map(() => 0),
-    );
+    await waitFor(() => writers.every((writer) => writer.exitCode !== undefined), {
+      timeoutMs: 60_000,
+      what: 'the writers to finish',
+    });
+    expect(
+      writers.map((writer) => writer.exitCode),
+      writers.flatMap((writer) => writer.lines).join('\n'),
+    ).to.deep.equal(writers.map(() => 0));
     const em = db.orm.em.fork();
     const records = await em.find(WorkerJobRecord, {});
     expect(records).to.have.length(JOBS);
-    expect(records.every((record) => record.status === 'COMPLETED' && record.attempt === 3 && record.final && record.retryCount === 2)).to.equal(true);
+    expect(
+      records.every(
+        (record) => record.status === 'COMPLETED' && record.attempt === 3 && record.final && record.retryCount === 2,
+      ),
+    ).to.equal(true);
     expect(await em.count(WorkerJobAttempt, {})).to.equal(JOBS * 3);
   });
 });

@@ -14,7 +14,12 @@ const WORKER = path.join(__dirname, '../fixtures/ledger-worker.ts');
 
 function spooledLines(directory: string): number {
   return readdirSync(directory)
-    .map((name) => readFileSync(path.join(directory, name), 'utf8').split('\n').filter((line) => line !== '').length)
+    .map(
+      (name) =>
+        readFileSync(path.join(directory, name), 'utf8')
+          .split('\n')
+          .filter((line) => line !== '').length,
+    )
     .reduce((sum, lines) => sum + lines, 0);
 }
 
@@ -60,11 +65,16 @@ describe('a worker process killed while the ledger database is down', () => {
     proxy.restore();
     const second = new ChildScript(WORKER, env);
     children.push(second);
-    await waitFor(async () => (await db.orm.em.fork().count(WorkerJobRecord, { queueName: q.name, status: 'COMPLETED' })) === 100, {
-      timeoutMs: 20_000,
-      what: 'the second worker to replay the 100 rows',
+    await waitFor(
+      async () => (await db.orm.em.fork().count(WorkerJobRecord, { queueName: q.name, status: 'COMPLETED' })) === 100,
+      {
+        timeoutMs: 20_000,
+        what: 'the second worker to replay the 100 rows',
+      },
+    );
+    await waitFor(() => readdirSync(spoolDirectory).every((name) => !name.includes('.replay-')), {
+      what: 'the replayed file to be removed',
     });
-    await waitFor(() => readdirSync(spoolDirectory).every((name) => !name.includes('.replay-')), { what: 'the replayed file to be removed' });
     await second.kill('SIGTERM');
     expect(second.exitCode).to.equal(0);
   });

@@ -14,13 +14,15 @@ describe('hostile values are stored safely, never lost', () => {
 
   it('stores odd job ids and names as they are (PostgreSQL-invalid characters replaced)', async () => {
     const q = fixture('odd-ids');
-    const ids = ['a:b:c', 'with space', 'ジョブ-😀', 'x'.repeat(500), 'nul\u0000inside', "quote'\"\\"];
+    const ids = ['a:b:c', 'with space', 'ジョブ-😀', 'x'.repeat(500), 'nul\u0000inside', 'quote\'"\\'];
     for (const jobId of ids) await q.queue.add(`name ${jobId.slice(0, 20)} 🚀`, {}, { jobId });
     q.worker(async () => 'ok');
     const records = await ledger.waitForRecords(q.name, ids.length);
     const stored = records.map((record) => record.jobId).sort();
     expect(stored).to.deep.equal(ids.map((id) => id.replace('\u0000', '\uFFFD')).sort());
-    expect(records.every((record) => record.status === 'COMPLETED' && record.id === `${q.name}:${record.jobId}`)).to.equal(true);
+    expect(
+      records.every((record) => record.status === 'COMPLETED' && record.id === `${q.name}:${record.jobId}`),
+    ).to.equal(true);
   });
 
   it('stores a huge result summary as capped JSON', async () => {

@@ -72,10 +72,15 @@ describe('the ledger database unreachable for a while', () => {
     expect(during.retried).to.be.greaterThan(0);
     expect(during.dropped).to.equal(0);
     expect(await finalRecords(q.name)).to.equal(200);
-    console.log(`      (500 jobs completed in ${outageMs} ms with the ledger database down; ${during.spilled} rows spilled)`);
+    console.log(
+      `      (500 jobs completed in ${outageMs} ms with the ledger database down; ${during.spilled} rows spilled)`,
+    );
 
     proxy.restore();
-    await waitFor(async () => (await finalRecords(q.name)) === 700, { timeoutMs: 30_000, what: 'all 700 rows after the database is back' });
+    await waitFor(async () => (await finalRecords(q.name)) === 700, {
+      timeoutMs: 30_000,
+      what: 'all 700 rows after the database is back',
+    });
     await waitFor(() => processor.counters().pending === 0, { what: 'nothing pending' });
     expect(processor.counters().dropped).to.equal(0);
   });

@@ -43,8 +43,20 @@ describe('the ledger, end to end with real workers', () => {
       resultSummary: { done: 'ok' },
       metadata: { tenant: 'ok' },
     });
-    expect(byId.get(flaky.id ?? '')).to.deep.include({ status: 'COMPLETED', attempt: 3, retryCount: 2, final: true, errorDetails: null });
-    expect(byId.get(doomed.id ?? '')).to.deep.include({ status: 'FAILED', attempt: 2, retryCount: 1, final: true, outcome: 'failed' });
+    expect(byId.get(flaky.id ?? '')).to.deep.include({
+      status: 'COMPLETED',
+      attempt: 3,
+      retryCount: 2,
+      final: true,
+      errorDetails: null,
+    });
+    expect(byId.get(doomed.id ?? '')).to.deep.include({
+      status: 'FAILED',
+      attempt: 2,
+      retryCount: 1,
+      final: true,
+      outcome: 'failed',
+    });
     expect(byId.get(doomed.id ?? '')?.errorDetails).to.deep.include({ name: 'Error', message: 'always fails' });
     expect(byId.get(doomed.id ?? '')?.errorDetails?.stack).to.match(/^Error: always fails\n/);
     expect(byId.get(unrecoverable.id ?? '')).to.deep.include({ status: 'FAILED', attempt: 1, final: true });
@@ -57,17 +69,25 @@ describe('the ledger, end to end with real workers', () => {
       expect(record.traceId).to.match(/^[0-9a-f]{32}$/);
     }
     // The record points at the trace of its newest attempt.
-    const newest = processSpans(q.name).filter((span) => span.attributes['messaging.message.id'] === flaky.id).at(-1);
-    expect(byId.get(flaky.id ?? '')).to.include({ traceId: newest?.spanContext().traceId, spanId: newest?.spanContext().spanId });
+    const newest = processSpans(q.name)
+      .filter((span) => span.attributes['messaging.message.id'] === flaky.id)
+      .at(-1);
+    expect(byId.get(flaky.id ?? '')).to.include({
+      traceId: newest?.spanContext().traceId,
+      spanId: newest?.spanContext().spanId,
+    });
   });
 
   it('keeps every attempt in worker_job_attempts, with the worker that ran it', async () => {
     const q = fixture('history');
     const job = await q.queue.add('flaky', {}, { attempts: 3 });
-    q.worker(async (active) => {
-      if (active.attemptsMade < 2) throw new Error(`attempt ${active.attemptsMade + 1} fails`);
-      return 'ok';
-    }, { name: 'history-worker' });
+    q.worker(
+      async (active) => {
+        if (active.attemptsMade < 2) throw new Error(`attempt ${active.attemptsMade + 1} fails`);
+        return 'ok';
+      },
+      { name: 'history-worker' },
+    );
     await ledger.waitForRecords(q.name, 1);
     let attempts: Awaited<ReturnType<LedgerPipeline['attempts']>> = [];
     await waitFor(async () => (attempts = await ledger.attempts(q.name)).length === 3, { what: 'three attempt rows' });
@@ -88,9 +108,14 @@ describe('the ledger, end to end with real workers', () => {
   it('opens a PENDING row when a job is added, before any worker runs it', async () => {
     const q = fixture('pending');
     const [single] = [await q.queue.add('later', {}, { delay: 60_000 })];
-    const bulk = await q.queue.addBulk([{ name: 'bulk-a', data: {} }, { name: 'bulk-b', data: {} }]);
+    const bulk = await q.queue.addBulk([
+      { name: 'bulk-a', data: {} },
+      { name: 'bulk-b', data: {} },
+    ]);
     const records = await ledger.waitForRecords(q.name, 3, (record) => record.status === 'PENDING');
-    expect(records.map((record) => record.jobId).sort()).to.deep.equal([single?.id, ...bulk.map((job) => job.id)].sort());
+    expect(records.map((record) => record.jobId).sort()).to.deep.equal(
+      [single?.id, ...bulk.map((job) => job.id)].sort(),
+    );
     for (const record of records) {
       expect(record).to.deep.include({ attempt: 0, final: false, startedAt: null, completedAt: null });
       expect(record.enqueuedAt?.getTime()).to.be.a('number');

@@ -73,7 +73,7 @@ describe('worker_job_records: the newest attempt wins, whatever the order', () =
       const jobId = `job-${seed}`;
       const inOrder = life(jobId);
       const rows = shuffle(inOrder, next);
-      for (let i = 0; i < rows.length; ) {
+      for (let i = 0; i < rows.length;) {
         const size = 1 + Math.floor(next() * 3);
         await writer.write(prepareBatch(rows.slice(i, i + size)));
         i += size;
@@ -102,7 +102,12 @@ describe('worker_job_records: the newest attempt wins, whatever the order', () =
     const later = T0 + 86_400_000;
     await writer.write(prepareBatch([pendingRow('q', 'reused', later)]));
     // A new incarnation that has not started yet: nothing of the old one is kept.
-    expect(await stored(db, 'q:reused')).to.include({ status: 'PENDING', attempt: 0, enqueuedAt: later, startedAt: null });
+    expect(await stored(db, 'q:reused')).to.include({
+      status: 'PENDING',
+      attempt: 0,
+      enqueuedAt: later,
+      startedAt: null,
+    });
     await writer.write(prepareBatch([attemptRows('q', 'reused', 1, 'failed', { enqueuedAt: later })]));
     expect(await stored(db, 'q:reused')).to.include({ status: 'FAILED', startedAt: later + 1000 });
   });
@@ -111,9 +116,11 @@ describe('worker_job_records: the newest attempt wins, whatever the order', () =
     const batch = prepareBatch([attemptRows('q', 'twice', 1, 'retry'), attemptRows('q', 'twice', 2, 'completed')]);
     await writer.write(batch);
     await writer.write(batch);
-    const attempts = await db.orm.em.getConnection().execute<Array<{ n: string }>>(
-      `select count(*) as n from "${db.schema}".worker_job_attempts where job_id = 'twice'`,
-    );
+    const attempts = await db.orm.em
+      .getConnection()
+      .execute<Array<{ n: string }>>(
+        `select count(*) as n from "${db.schema}".worker_job_attempts where job_id = 'twice'`,
+      );
     expect(Number(attempts[0]?.n)).to.equal(2);
   });
 });

@@ -1,5 +1,10 @@
 import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
-import { AlwaysOffSampler, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOffSampler,
+  ParentBasedSampler,
+  SamplingDecision,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { startLedgerPipeline } from '../helpers/ledger-pipeline';
 import { ledgerSpans, memoryExporter, processSpans, provider } from '../helpers/otel';
@@ -49,7 +54,10 @@ describe('sampling: the backend keeps the application sampling, the ledger keeps
       const records = await ledger.waitForRecords(q.name, JOBS);
       expect(records).to.have.length(JOBS);
       const chosen = records
-        .filter((record) => ratio.shouldSample(ROOT_CONTEXT, record.traceId ?? '').decision === SamplingDecision.RECORD_AND_SAMPLED)
+        .filter(
+          (record) =>
+            ratio.shouldSample(ROOT_CONTEXT, record.traceId ?? '').decision === SamplingDecision.RECORD_AND_SAMPLED,
+        )
         .map((record) => record.spanId)
         .sort();
       const exported = processSpans(q.name)
@@ -57,7 +65,9 @@ describe('sampling: the backend keeps the application sampling, the ledger keeps
         .map((span) => span.spanContext().spanId)
         .sort();
       expect(exported).to.deep.equal(chosen);
-      expect(exported.length).to.be.greaterThan(0).and.below(JOBS / 10);
+      expect(exported.length)
+        .to.be.greaterThan(0)
+        .and.below(JOBS / 10);
       // Children follow their job span's sampling: one in the backend under each sampled job span.
       const children = memoryExporter.getFinishedSpans().filter((span) => span.name === `child-of-job ${q.name}`);
       expect(children.map((span) => span.parentSpanContext?.spanId).sort()).to.deep.equal(exported);

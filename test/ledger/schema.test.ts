@@ -1,12 +1,20 @@
 import { expect } from 'chai';
-import { LEDGER_MIGRATIONS_TABLE, Migration20261204000000CreateLedger, Migration20261205000000AuditIndexes, migrateLedger } from '../../schema';
+import {
+  LEDGER_MIGRATIONS_TABLE,
+  Migration20261204000000CreateLedger,
+  Migration20261205000000AuditIndexes,
+  migrateLedger,
+} from '../../schema';
 import { openLedgerDb } from '../helpers/ledger-db';
 import type { LedgerDb } from '../helpers/ledger-db';
 
 async function tables(db: LedgerDb): Promise<string[]> {
   const rows = await db.orm.em
     .getConnection()
-    .execute<Array<{ table_name: string }>>('select table_name from information_schema.tables where table_schema = ? order by 1', [db.schema]);
+    .execute<Array<{ table_name: string }>>(
+      'select table_name from information_schema.tables where table_schema = ? order by 1',
+      [db.schema],
+    );
   return rows.map((row) => row.table_name);
 }
 

@@ -30,7 +30,15 @@ async function snapshot(db: LedgerDb, queueName: string): Promise<unknown[]> {
   const attempts = await em.count(WorkerJobAttempt, { queueName });
   return [
     attempts,
-    ...records.map((r) => [r.jobId, r.status, r.attempt, r.final, r.spanId, r.startedAt?.getTime(), r.errorDetails?.message]),
+    ...records.map((r) => [
+      r.jobId,
+      r.status,
+      r.attempt,
+      r.final,
+      r.spanId,
+      r.startedAt?.getTime(),
+      r.errorDetails?.message,
+    ]),
   ];
 }
 
@@ -47,7 +55,8 @@ describe('LedgerSpanExporter', () => {
     await q.queue.add('doomed', {}, { attempts: 2 });
     await q.queue.add('ok', {});
     q.worker(async (job) => {
-      if (job.name === 'doomed' || (job.name === 'flaky' && job.attemptsMade < 2)) throw new Error(`${job.name} failed`);
+      if (job.name === 'doomed' || (job.name === 'flaky' && job.attemptsMade < 2))
+        throw new Error(`${job.name} failed`);
       return 'ok';
     });
     await waitForProcessSpans(q.name, 6);
@@ -134,7 +143,11 @@ describe('LedgerSpanExporter', () => {
     const proxy = new TcpProxy({ host: '127.0.0.1', port: 5432 });
     const port = await proxy.listen();
     proxy.cut();
-    const exporter = new LedgerSpanExporter({ clientUrl: `postgresql://root@127.0.0.1:${port}/test`, schema: db.schema, writeTimeoutMs: 2000 });
+    const exporter = new LedgerSpanExporter({
+      clientUrl: `postgresql://root@127.0.0.1:${port}/test`,
+      schema: db.schema,
+      writeTimeoutMs: 2000,
+    });
     try {
       const down = await exportOnce(exporter, spans);
       expect(down).to.have.length(1);

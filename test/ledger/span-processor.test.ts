@@ -55,7 +55,8 @@ class RecordingSink implements LedgerRowSink {
   }
 }
 
-const connectionRefused = (): Error => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+const connectionRefused = (): Error =>
+  Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
 
 describe('LedgerSpanProcessor', () => {
   let spool: string;
@@ -68,8 +69,17 @@ describe('LedgerSpanProcessor', () => {
     rmSync(spool, { recursive: true, force: true });
   });
 
-  function start(sink: RecordingSink, options: ConstructorParameters<typeof LedgerSpanProcessor>[1] = {}): LedgerSpanProcessor {
-    const processor = new LedgerSpanProcessor(sink, { flushIntervalMs: 20, initialRetryDelayMs: 10, maxRetryDelayMs: 40, spool: { directory: spool }, ...options });
+  function start(
+    sink: RecordingSink,
+    options: ConstructorParameters<typeof LedgerSpanProcessor>[1] = {},
+  ): LedgerSpanProcessor {
+    const processor = new LedgerSpanProcessor(sink, {
+      flushIntervalMs: 20,
+      initialRetryDelayMs: 10,
+      maxRetryDelayMs: 40,
+      spool: { directory: spool },
+      ...options,
+    });
     processors.push(processor);
     return processor;
   }
@@ -116,7 +126,9 @@ describe('LedgerSpanProcessor', () => {
     await waitFor(() => processor.counters().written === 60, { what: 'all rows written' });
     expect(new Set(sink.written).size).to.equal(60);
     expect(processor.counters()).to.deep.include({ pending: 0, dropped: 0 });
-    await waitFor(() => readdirSync(spool).every((name) => !name.includes('.replay-')), { what: 'the spool to be emptied' });
+    await waitFor(() => readdirSync(spool).every((name) => !name.includes('.replay-')), {
+      what: 'the spool to be emptied',
+    });
   });
 
   it('without a spool, keeps maxQueueSize rows in memory and counts the rest as dropped', async () => {
@@ -175,7 +187,13 @@ describe('LedgerSpanProcessor', () => {
   });
 
   it('rejects invalid options with a message that says what is expected', () => {
-    expect(() => new LedgerSpanProcessor(new RecordingSink(), { maxBatchSize: 0 })).to.throw(TypeError, /maxBatchSize must be a number of at least 1/);
-    expect(() => new LedgerSpanProcessor(new RecordingSink(), { spool: { directory: '' } })).to.throw(TypeError, /spool.directory must be a path/);
+    expect(() => new LedgerSpanProcessor(new RecordingSink(), { maxBatchSize: 0 })).to.throw(
+      TypeError,
+      /maxBatchSize must be a number of at least 1/,
+    );
+    expect(() => new LedgerSpanProcessor(new RecordingSink(), { spool: { directory: '' } })).to.throw(
+      TypeError,
+      /spool.directory must be a path/,
+    );
   });
 });

@@ -9,11 +9,25 @@ describe('recordedMove', () => {
   const failedMove = { kind: 'failed', error: new Error('x'), finishedOnBefore: undefined } as const;
 
   it('finds no recorded move when attemptsMade did not change', () => {
-    expect(recordedMove({ lastMove: { kind: 'completed', result: 1 }, attemptsMadeAtStart: 0, attemptsMadeAtEnd: 0, finishedOnAtEnd: undefined })).to.equal(undefined);
+    expect(
+      recordedMove({
+        lastMove: { kind: 'completed', result: 1 },
+        attemptsMadeAtStart: 0,
+        attemptsMadeAtEnd: 0,
+        finishedOnAtEnd: undefined,
+      }),
+    ).to.equal(undefined);
   });
 
   it('takes the last move begun before attemptsMade changed', () => {
-    expect(recordedMove({ lastMove: { kind: 'completed', result: 1 }, attemptsMadeAtStart: 0, attemptsMadeAtEnd: 1, finishedOnAtEnd: 5 })).to.deep.equal({
+    expect(
+      recordedMove({
+        lastMove: { kind: 'completed', result: 1 },
+        attemptsMadeAtStart: 0,
+        attemptsMadeAtEnd: 1,
+        finishedOnAtEnd: 5,
+      }),
+    ).to.deep.equal({
       kind: 'completed',
       result: 1,
     });
@@ -24,20 +38,35 @@ describe('recordedMove', () => {
     expect(recordedMove({ ...seen, finishedOnAtEnd: undefined })).to.deep.include({ kind: 'failed', final: false });
     expect(recordedMove({ ...seen, finishedOnAtEnd: 1700000000000 })).to.deep.include({ kind: 'failed', final: true });
     const stale = { ...failedMove, finishedOnBefore: 1600000000000 };
-    expect(recordedMove({ ...seen, lastMove: stale, finishedOnAtEnd: 1600000000000 })).to.deep.include({ final: false });
+    expect(recordedMove({ ...seen, lastMove: stale, finishedOnAtEnd: 1600000000000 })).to.deep.include({
+      final: false,
+    });
   });
 });
 
 describe('classifyAttempt', () => {
   it('calls an attempt BullMQ moved to completed completed and final', () => {
-    expect(classifyAttempt({ recorded: { kind: 'completed', result: 1 } })).to.deep.equal({ outcome: 'completed', final: true, isFailure: false });
+    expect(classifyAttempt({ recorded: { kind: 'completed', result: 1 } })).to.deep.equal({
+      outcome: 'completed',
+      final: true,
+      isFailure: false,
+    });
   });
 
   it('follows the retry decision BullMQ made when it moved the job to failed', () => {
     const error = new Error('x');
-    expect(classifyAttempt({ recorded: { kind: 'failed', error, final: false } })).to.deep.include({ outcome: 'retry', final: false, isFailure: true });
-    expect(classifyAttempt({ recorded: { kind: 'failed', error, final: true } })).to.deep.include({ outcome: 'failed', final: true });
-    expect(classifyAttempt({ recorded: { kind: 'failed', error, final: true } }).cause).to.deep.equal({ thrown: error });
+    expect(classifyAttempt({ recorded: { kind: 'failed', error, final: false } })).to.deep.include({
+      outcome: 'retry',
+      final: false,
+      isFailure: true,
+    });
+    expect(classifyAttempt({ recorded: { kind: 'failed', error, final: true } })).to.deep.include({
+      outcome: 'failed',
+      final: true,
+    });
+    expect(classifyAttempt({ recorded: { kind: 'failed', error, final: true } }).cause).to.deep.equal({
+      thrown: error,
+    });
   });
 
   for (const [name, outcome] of [
@@ -46,12 +75,18 @@ describe('classifyAttempt', () => {
     ['WaitingChildrenError', 'waiting-children'],
   ] as const) {
     it(`calls ${name} ${outcome}, not a failure`, () => {
-      expect(classifyAttempt({ failure: { thrown: named(name) } })).to.deep.equal({ outcome, final: false, isFailure: false });
+      expect(classifyAttempt({ failure: { thrown: named(name) } })).to.deep.equal({
+        outcome,
+        final: false,
+        isFailure: false,
+      });
     });
   }
 
   it('calls the rate-limit error rate-limited', () => {
-    expect(classifyAttempt({ failure: { thrown: new Error('bullmq:rateLimitExceeded') } }).outcome).to.equal('rate-limited');
+    expect(classifyAttempt({ failure: { thrown: new Error('bullmq:rateLimitExceeded') } }).outcome).to.equal(
+      'rate-limited',
+    );
   });
 
   it('calls an attempt nothing was recorded for stalled, with the last failure as cause', () => {

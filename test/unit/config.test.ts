@@ -27,7 +27,11 @@ describe('resolveConfig', () => {
     ['jobDataAttributes', ['ok', ''], /an array with a non-string or empty entry/],
     ['metadata', 'yes', /metadata must be a function, got "yes"/],
     ['resultSummary', 1, /resultSummary must be a function, got 1/],
-    ['maxAttributeLength', 0, /maxAttributeLength must be a whole number of characters, at least 64 \(default 2048\), got 0/],
+    [
+      'maxAttributeLength',
+      0,
+      /maxAttributeLength must be a whole number of characters, at least 64 \(default 2048\), got 0/,
+    ],
     ['maxErrorStackLength', 1.5, /maxErrorStackLength must be a whole number/],
   ];
   for (const [option, value, message] of invalid) {

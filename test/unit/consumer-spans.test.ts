@@ -46,7 +46,11 @@ describe('ConsumerSpans: which move BullMQ recorded', () => {
     consumer.moveBegun(job, { kind: 'completed', result: 'ok' });
     job.attemptsMade += 1;
     consumer.failureHandled(job, new Error("a 'completed' listener threw"));
-    consumer.moveBegun(job, { kind: 'failed', error: new Error("a 'completed' listener threw"), finishedOnBefore: undefined });
+    consumer.moveBegun(job, {
+      kind: 'failed',
+      error: new Error("a 'completed' listener threw"),
+      finishedOnBefore: undefined,
+    });
     consumer.finish(attempt);
     expect(outcome()).to.equal('completed');
   });
@@ -55,7 +59,11 @@ describe('ConsumerSpans: which move BullMQ recorded', () => {
     const job = newJob();
     const attempt = consumer.start(worker, job);
     consumer.moveBegun(job, { kind: 'completed', result: 'ok' });
-    consumer.moveBegun(job, { kind: 'failed', error: new Error('Missing lock for job 1'), finishedOnBefore: undefined });
+    consumer.moveBegun(job, {
+      kind: 'failed',
+      error: new Error('Missing lock for job 1'),
+      finishedOnBefore: undefined,
+    });
     consumer.finish(attempt);
     expect(outcome()).to.equal('stalled');
     expect(exporter.getFinishedSpans().at(-1)?.attributes[attr.ATTR_ERROR_MESSAGE]).to.equal('Missing lock for job 1');

@@ -3,7 +3,11 @@ import { expect } from 'chai';
 import { extractProducerContext, withInjectedContext } from '../../src/propagation';
 import '../helpers/otel'; // registers the W3C propagator
 
-const spanContext = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED };
+const spanContext = {
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+  spanId: 'b7ad6b7169203331',
+  traceFlags: TraceFlags.SAMPLED,
+};
 const ctx = trace.setSpanContext(ROOT_CONTEXT, spanContext);
 const metadata = JSON.stringify({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
 
@@ -39,11 +43,24 @@ describe('withInjectedContext', () => {
 
 describe('extractProducerContext', () => {
   it('reads the W3C carrier BullMQ and this package write', () => {
-    expect(extractProducerContext({ telemetry: { metadata } })).to.deep.include({ traceId: spanContext.traceId, spanId: spanContext.spanId, isRemote: true });
+    expect(extractProducerContext({ telemetry: { metadata } })).to.deep.include({
+      traceId: spanContext.traceId,
+      spanId: spanContext.spanId,
+      isRemote: true,
+    });
   });
 
   it('returns undefined for anything else, without throwing', () => {
-    for (const opts of [undefined, null, {}, { telemetry: null }, { telemetry: { metadata: 5 } }, { telemetry: { metadata: '{' } }, { telemetry: { metadata: '["a"]' } }, { telemetry: { metadata: '{"traceparent":"00-zz"}' } }]) {
+    for (const opts of [
+      undefined,
+      null,
+      {},
+      { telemetry: null },
+      { telemetry: { metadata: 5 } },
+      { telemetry: { metadata: '{' } },
+      { telemetry: { metadata: '["a"]' } },
+      { telemetry: { metadata: '{"traceparent":"00-zz"}' } },
+    ]) {
       expect(extractProducerContext(opts), JSON.stringify(opts)).to.equal(undefined);
     }
   });
