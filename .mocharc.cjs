@@ -2,6 +2,7 @@
 module.exports = {
   'node-option': ['import=tsx'],
   spec: process.env.BULLMQ_LEDGER_MOCHA_SPEC === 'cli' ? [] : ['test/**/*.test.ts'],
+  ignore: ['test/compat/**'],
   timeout: 30000,
   reporter: 'spec',
 };

@@ -34,8 +34,8 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedPostgres> {
   removeAbandonedServers();
   const binaries = await locateBinaries();
   const runAs = process.getuid?.() === 0 ? nobody() : undefined;
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), DEMO_PREFIX)); // first: fails if the temp folder is unusable
   const binDirectory = runAs === undefined ? binaries : await copyForOtherUser(binaries);
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), DEMO_PREFIX));
   await fs.chmod(root, 0o711); // our own folder: the server's user must be able to reach data/ inside it
   await fs.writeFile(path.join(root, 'owner.pid'), String(process.pid));
   const dataDirectory = path.join(root, 'data');

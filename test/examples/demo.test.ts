@@ -167,6 +167,32 @@ describe('the demo (npm run demo), as a user runs it', function () {
     });
   });
 
+  it('stops cleanly on SIGTERM too', async () => {
+    const demo = new Demo([]);
+    await demo.waitFor('enqueued 58 jobs');
+    demo.process.kill('SIGTERM');
+    expect(await demo.exit()).to.equal(143);
+  });
+
+  it('removes what a killed run left (server and folder) at the next start', async () => {
+    const killed = new Demo([]);
+    await killed.waitFor('enqueued 58 jobs');
+    killed.process.kill('SIGKILL');
+    await killed.exit();
+    expect(postgresProcesses()).to.have.length.greaterThan(0); // the orphaned server still runs
+    const next = new Demo([]);
+    expect(await next.exit(), next.output).to.equal(0);
+  });
+
+  it('says in one line when the embedded PostgreSQL cannot start, with the fallback, and exits non-zero', async () => {
+    // A file, not a folder, as the temp folder: no data directory can be made (tsx's cache is off: it uses it too).
+    const demo = new Demo([], { TMPDIR: '/etc/hostname', TSX_DISABLE_CACHE: '1' });
+    expect(await demo.exit()).to.equal(1);
+    expect(demo.output.trim()).to.match(
+      /^demo failed: could not start an embedded PostgreSQL \(.*\); set DATABASE_URL \(and REDIS_URL\) to use servers you run instead$/,
+    );
+  });
+
   it('says in one line which server it cannot reach, and exits non-zero', async () => {
     const demo = new Demo([], { REDIS_URL: 'redis://127.0.0.1:1', DATABASE_URL });
     expect(await demo.exit()).to.equal(1);
