@@ -8,6 +8,7 @@
  * was enqueued then. Both halves use an index (see the migrations).
  */
 import { quoteIdentifier } from '../exporter/ledger-sql';
+import { DURATION_BUCKET_COUNT } from '../schema/duration-buckets';
 
 export interface Query {
   readonly sql: string;
@@ -37,46 +38,203 @@ function inWindow(range: TimeRange): Query {
   };
 }
 
-const STATS_COLUMNS = `queue_name,
-    count(*)::int as total_jobs,
-    count(*) filter (where status = 'COMPLETED')::int as completed_jobs,
-    count(*) filter (where status = 'FAILED' and final)::int as failed_jobs,
-    count(*) filter (where status = 'FAILED' and not final)::int as retrying_jobs,
-    count(*) filter (where status = 'PENDING')::int as pending_jobs,
-    avg(duration_ms) filter (where final) as average_duration_ms,
-    percentile_cont(0.5) within group (order by duration_ms) filter (where final) as p50_duration_ms,
-    percentile_cont(0.95) within group (order by duration_ms) filter (where final) as p95_duration_ms,
-    percentile_cont(0.99) within group (order by duration_ms) filter (where final) as p99_duration_ms`;
+/**
+ * A window for the rollup-backed stats: `until` undefined means "up to now",
+ * and then the hour in progress is read from its rollup row whole.
+ */
+export interface StatsWindow {
+  readonly since: Date;
+  readonly until?: Date;
+}
 
-/** Per-queue counts and durations over a window; one queue, or every queue when `queue` is undefined. */
-export function queueStatsQuery(schema: string, range: TimeRange, queue?: string): Query {
-  const window = inWindow(range);
-  const queueFilter = queue === undefined ? '' : 'queue_name = ? and ';
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** A half-open period of a rollup's grain; `to` undefined: open-ended. */
+interface Period {
+  readonly from: Date;
+  readonly to?: Date;
+}
+
+/** Where each part of a window is read from. */
+export interface WindowSegments {
+  /** Whole UTC days, from the daily rollups. */
+  readonly days: readonly Period[];
+  /** Whole UTC hours outside those days, from the hourly rollups. */
+  readonly hours: readonly Period[];
+  /** The partial hours at the ends, from the rows themselves. */
+  readonly edges: readonly TimeRange[];
+}
+
+/**
+ * Splits a window into whole days, whole hours and partial hours: exact
+ * counts for any window, reading at most two hours of rows, 46 hourly
+ * rollup rows and one daily row per day per key.
+ */
+export function windowSegments(window: StatsWindow): WindowSegments {
+  const since = window.since.getTime();
+  const firstHour = Math.ceil(since / HOUR_MS) * HOUR_MS;
+  const firstDay = Math.ceil(since / DAY_MS) * DAY_MS;
+  const at = (ms: number): Date => new Date(ms);
+  const leading = since < firstHour ? [{ since: window.since, until: at(firstHour) }] : [];
+  if (window.until === undefined) {
+    return {
+      days: [{ from: at(firstDay) }],
+      hours: firstHour < firstDay ? [{ from: at(firstHour), to: at(firstDay) }] : [],
+      edges: leading,
+    };
+  }
+  const until = window.until.getTime();
+  const lastHour = Math.floor(until / HOUR_MS) * HOUR_MS;
+  const lastDay = Math.floor(until / DAY_MS) * DAY_MS;
+  if (firstHour >= lastHour) {
+    return { days: [], hours: [], edges: since < until ? [{ since: window.since, until: window.until }] : [] };
+  }
+  const edges = [...leading, ...(lastHour < until ? [{ since: at(lastHour), until: window.until }] : [])];
+  if (firstDay >= lastDay) return { days: [], hours: [{ from: at(firstHour), to: at(lastHour) }], edges };
+  const hours: Period[] = [];
+  if (firstHour < firstDay) hours.push({ from: at(firstHour), to: at(firstDay) });
+  if (lastDay < lastHour) hours.push({ from: at(lastDay), to: at(lastHour) });
+  return { days: [{ from: at(firstDay), to: at(lastDay) }], hours, edges };
+}
+
+/** `array[sum(b[1]), ..., sum(b[N])]`: the summed histogram. */
+const SUMMED_BUCKETS = `array[${Array.from({ length: DURATION_BUCKET_COUNT }, (_, i) => `sum(b[${i + 1}])`).join(', ')}]::float8[]`;
+
+/** The one-bucket histogram of a single duration (empty when null). */
+function oneHot(schema: string, duration: string): string {
+  const bucket = `${quoteIdentifier(schema)}."ledger_duration_bucket"(${duration})`;
+  return `case when ${bucket} is null then '{}'::int[] else array_fill(0, array[${bucket} - 1]) || 1 end`;
+}
+
+/** Rows of a rollup whose period (`column`) lies in one of `periods`. */
+function periodFilter(column: 'hour' | 'day', periods: readonly Period[]): Query {
+  const parts = periods.map((period) =>
+    period.to === undefined
+      ? { sql: `${column} >= ?`, params: [period.from] }
+      : { sql: `(${column} >= ? and ${column} < ?)`, params: [period.from, period.to] },
+  );
+  return { sql: `(${parts.map((part) => part.sql).join(' or ')})`, params: parts.flatMap((part) => part.params) };
+}
+
+/** The rollup rows of a window: daily ones for its whole days, hourly ones for the other whole hours. */
+function rollupParts(
+  schema: string,
+  table: 'ledger_queue' | 'ledger_worker',
+  columns: string,
+  segments: WindowSegments,
+  extra: Query,
+): Query[] {
+  const parts: Query[] = [];
+  for (const [grain, periods] of [
+    ['day', segments.days],
+    ['hour', segments.hours],
+  ] as const) {
+    if (periods.length === 0) continue;
+    const filter = periodFilter(grain, periods);
+    parts.push({
+      sql: `select ${columns} from ${quoteIdentifier(schema)}."${table}_${grain}s" where ${filter.sql}${extra.sql}`,
+      params: [...filter.params, ...extra.params],
+    });
+  }
+  return parts;
+}
+
+/** Rows of the window's partial hours (`false` when it has none). */
+function edgeFilter(edges: readonly TimeRange[], filter: (range: TimeRange) => Query): Query {
+  if (edges.length === 0) return { sql: 'false', params: [] };
+  const parts = edges.map(filter);
+  return { sql: `(${parts.map((part) => part.sql).join(' or ')})`, params: parts.flatMap((part) => part.params) };
+}
+
+/**
+ * Per-queue counts and durations over a window; one queue, or every queue
+ * with jobs in it. Whole days and hours come from the queue rollups, the
+ * partial hours at the ends from the records, counted the same way (see the
+ * rollups migration): the counts equal a count over the records.
+ */
+export function queueStatsQuery(schema: string, window: StatsWindow, queue?: string): Query {
+  const segments = windowSegments(window);
+  const { edges } = segments;
+  const queueFilter = queue === undefined ? { sql: '', params: [] } : { sql: ' and queue_name = ?', params: [queue] };
+  const parts = rollupParts(
+    schema,
+    'ledger_queue',
+    `queue_name, total_jobs, completed_jobs, failed_jobs, retrying_jobs, pending_jobs, retried_attempts,
+      duration_count, duration_sum_ms, duration_buckets as b`,
+    segments,
+    queueFilter,
+  );
+  if (edges.length > 0) {
+    const filter = edgeFilter(edges, inWindow);
+    parts.push({
+      sql: `select queue_name, 1 as total_jobs, (status = 'COMPLETED')::int as completed_jobs,
+      (status = 'FAILED' and final)::int as failed_jobs, (status = 'FAILED' and not final)::int as retrying_jobs,
+      (status = 'PENDING')::int as pending_jobs, retry_count + (status = 'FAILED' and not final)::int as retried_attempts,
+      (final and duration_ms is not null)::int as duration_count,
+      coalesce(case when final then duration_ms end, 0)::numeric as duration_sum_ms,
+      ${oneHot(schema, 'case when final then duration_ms end')} as b
+    from ${records(schema)} where ${filter.sql}${queueFilter.sql}`,
+      params: [...filter.params, ...queueFilter.params],
+    });
+  }
+  if (parts.length === 0) return { sql: 'select 1 where false', params: [] };
   return {
-    sql: `select ${STATS_COLUMNS}
-  from ${records(schema)}
-  where ${queueFilter}${window.sql}
+    sql: `select queue_name,
+    sum(total_jobs)::int as total_jobs, sum(completed_jobs)::int as completed_jobs, sum(failed_jobs)::int as failed_jobs,
+    sum(retrying_jobs)::int as retrying_jobs, sum(pending_jobs)::int as pending_jobs,
+    sum(retried_attempts)::int as retried_attempts, sum(duration_count)::int as duration_count,
+    sum(duration_sum_ms)::float8 as duration_sum_ms, ${SUMMED_BUCKETS} as duration_buckets
+  from (${parts.map((part) => part.sql).join('\n    union all\n    ')}) as x
   group by queue_name
+  having sum(total_jobs) > 0
   order by queue_name`,
-    params: [...(queue === undefined ? [] : [queue]), ...window.params],
+    params: parts.flatMap((part) => part.params),
   };
 }
 
-/** Per worker identity (service, host, pid), from the attempt history. */
-export function workerStatsQuery(schema: string, range: TimeRange): Query {
+/**
+ * Per worker identity (service, host, pid), from the attempts that started in
+ * the window: whole days and hours from the worker rollups, partial hours from
+ * the attempts. Least reliable first.
+ */
+export function workerStatsQuery(schema: string, window: StatsWindow): Query {
+  const segments = windowSegments(window);
+  const { edges } = segments;
+  const parts = rollupParts(
+    schema,
+    'ledger_worker',
+    `service_name, host_name, process_pid, attempts, failures, stalled, duration_count, duration_sum_ms,
+      duration_buckets as b, last_seen`,
+    segments,
+    { sql: '', params: [] },
+  );
+  if (edges.length > 0) {
+    const filter = edgeFilter(edges, (range) => ({
+      sql: '(started_at >= ? and started_at < ?)',
+      params: [range.since, range.until],
+    }));
+    parts.push({
+      sql: `select coalesce(service_name, '') as service_name, coalesce(host_name, '') as host_name,
+      coalesce(process_pid, -1) as process_pid, 1 as attempts, (outcome in ${FAILURE_OUTCOMES})::int as failures,
+      (outcome = 'stalled')::int as stalled, 1 as duration_count, duration_ms::numeric as duration_sum_ms,
+      ${oneHot(schema, 'duration_ms')} as b, ended_at as last_seen
+    from ${attempts(schema)} where ${filter.sql}`,
+      params: filter.params,
+    });
+  }
+  if (parts.length === 0) return { sql: 'select 1 where false', params: [] };
   return {
-    sql: `select service_name, host_name, process_pid,
-    count(*)::int as attempts,
-    count(*) filter (where outcome in ${FAILURE_OUTCOMES})::int as failures,
-    count(*) filter (where outcome = 'stalled')::int as stalled,
-    avg(duration_ms) as average_duration_ms,
-    percentile_cont(0.95) within group (order by duration_ms) as p95_duration_ms,
-    max(ended_at) as last_seen
-  from ${attempts(schema)}
-  where started_at >= ? and started_at < ?
+    sql: `select nullif(service_name, '') as service_name, nullif(host_name, '') as host_name,
+    nullif(process_pid, -1) as process_pid,
+    sum(attempts)::int as attempts, sum(failures)::int as failures, sum(stalled)::int as stalled,
+    sum(duration_count)::int as duration_count, sum(duration_sum_ms)::float8 as duration_sum_ms,
+    ${SUMMED_BUCKETS} as duration_buckets, max(last_seen) as last_seen
+  from (${parts.map((part) => part.sql).join('\n    union all\n    ')}) as x
   group by service_name, host_name, process_pid
-  order by count(*) filter (where outcome in ${FAILURE_OUTCOMES})::float8 / count(*) desc, attempts desc`,
-    params: [range.since, range.until],
+  having sum(attempts) > 0
+  order by sum(failures)::float8 / sum(attempts) desc, sum(attempts) desc, service_name, host_name, process_pid`,
+    params: parts.flatMap((part) => part.params),
   };
 }
 

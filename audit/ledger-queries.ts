@@ -7,8 +7,9 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { JobStatus } from '../schema/worker-job-record';
 import type { ErrorDetailsColumn } from '../schema/worker-job-record';
 import * as sql from './audit-sql';
-import type { Query, TimeRange } from './audit-sql';
-import { bool, count, date, errorDetails, isRow, json, num, requiredText, text } from './row-readers';
+import type { Query, StatsWindow, TimeRange } from './audit-sql';
+import { estimateQuantile } from './duration-histogram';
+import { bool, count, date, errorDetails, isRow, json, num, numbers, requiredText, text } from './row-readers';
 import type { Row } from './row-readers';
 
 export interface QueueStats {
@@ -21,10 +22,13 @@ export interface QueueStats {
   /** Newest attempt failed, BullMQ will retry. */
   readonly retryingJobs: number;
   readonly pendingJobs: number;
+  /** Failed attempts that BullMQ retried, of the jobs in the window. */
+  readonly retriedAttempts: number;
   /** completed / (completed + failed for good); null when no job finished. */
   readonly successRate: number | null;
   /** Over finished jobs (completed or failed for good), of their newest attempt. */
   readonly averageDurationMs: number | null;
+  /** Percentiles estimated from the rollups' log-scale histogram (within one 19% bucket; see duration-histogram.ts). */
   readonly p50DurationMs: number | null;
   readonly p95DurationMs: number | null;
   readonly p99DurationMs: number | null;
@@ -40,6 +44,8 @@ export interface WorkerStats {
   readonly stalled: number;
   readonly failureRate: number;
   readonly averageDurationMs: number | null;
+  /** Estimated from the rollups' histogram, like QueueStats' percentiles. */
+  readonly p50DurationMs: number | null;
   readonly p95DurationMs: number | null;
   readonly lastSeen: Date | null;
 }
@@ -95,7 +101,11 @@ export interface JobHistory {
   readonly attempts: readonly JobAttempt[];
 }
 
-/** A time window; `until` defaults to now and `since` to 24 hours before `until`. */
+/**
+ * A time window; `until` defaults to now and `since` to 24 hours before
+ * `until`. For the stats, an `until` left out also takes in the hour in
+ * progress whole (a clock a little ahead on some worker included).
+ */
 export interface WindowOptions {
   readonly since?: Date;
   readonly until?: Date;
@@ -113,18 +123,20 @@ export class LedgerQueries {
 
   /** Counts, success rate and durations of one queue over a window (24 hours by default). */
   async queueStats(queue: string, options: WindowOptions = {}): Promise<QueueStats> {
-    const [stats] = (await this.rows(sql.queueStatsQuery(this.schema, windowOf(options), queue))).map(toQueueStats);
+    const [stats] = (await this.rows(sql.queueStatsQuery(this.schema, statsWindowOf(options), queue))).map(
+      toQueueStats,
+    );
     return stats ?? emptyStats(queue);
   }
 
   /** The same, for every queue with jobs in the window. */
   async allQueueStats(options: WindowOptions = {}): Promise<QueueStats[]> {
-    return (await this.rows(sql.queueStatsQuery(this.schema, windowOf(options)))).map(toQueueStats);
+    return (await this.rows(sql.queueStatsQuery(this.schema, statsWindowOf(options)))).map(toQueueStats);
   }
 
   /** Attempts, failures and durations per worker identity (service, host, pid), least reliable first. */
   async workerStats(options: WindowOptions = {}): Promise<WorkerStats[]> {
-    return (await this.rows(sql.workerStatsQuery(this.schema, windowOf(options)))).map(toWorkerStats);
+    return (await this.rows(sql.workerStatsQuery(this.schema, statsWindowOf(options)))).map(toWorkerStats);
   }
 
   /** The longest jobs whose newest attempt ended in the window. */
@@ -193,6 +205,12 @@ function windowOf(options: WindowOptions): TimeRange {
   return { since, until };
 }
 
+/** Like windowOf, but an `until` left out stays open (see WindowOptions). */
+function statsWindowOf(options: WindowOptions): StatsWindow {
+  const range = windowOf(options);
+  return options.until === undefined ? { since: range.since } : range;
+}
+
 function limitOf(limit: number | undefined, fallback: number): number {
   const value = limit ?? fallback;
   if (!Number.isSafeInteger(value) || value < 1 || value > 10_000) {
@@ -209,6 +227,7 @@ function emptyStats(queueName: string): QueueStats {
     failedJobs: 0,
     retryingJobs: 0,
     pendingJobs: 0,
+    retriedAttempts: 0,
     successRate: null,
     averageDurationMs: null,
     p50DurationMs: null,
@@ -221,6 +240,7 @@ function toQueueStats(row: Row): QueueStats {
   const completedJobs = count(row, 'completed_jobs');
   const failedJobs = count(row, 'failed_jobs');
   const finished = completedJobs + failedJobs;
+  const buckets = numbers(row, 'duration_buckets');
   return {
     queueName: requiredText(row, 'queue_name'),
     totalJobs: count(row, 'total_jobs'),
@@ -228,15 +248,23 @@ function toQueueStats(row: Row): QueueStats {
     failedJobs,
     retryingJobs: count(row, 'retrying_jobs'),
     pendingJobs: count(row, 'pending_jobs'),
+    retriedAttempts: count(row, 'retried_attempts'),
     successRate: finished === 0 ? null : completedJobs / finished,
-    averageDurationMs: num(row, 'average_duration_ms'),
-    p50DurationMs: num(row, 'p50_duration_ms'),
-    p95DurationMs: num(row, 'p95_duration_ms'),
-    p99DurationMs: num(row, 'p99_duration_ms'),
+    averageDurationMs: average(row),
+    p50DurationMs: estimateQuantile(buckets, 0.5),
+    p95DurationMs: estimateQuantile(buckets, 0.95),
+    p99DurationMs: estimateQuantile(buckets, 0.99),
   };
 }
 
+/** Mean duration from the summed `duration_sum_ms` / `duration_count`. */
+function average(row: Row): number | null {
+  const durations = count(row, 'duration_count');
+  return durations === 0 ? null : count(row, 'duration_sum_ms') / durations;
+}
+
 function toWorkerStats(row: Row): WorkerStats {
+  const buckets = numbers(row, 'duration_buckets');
   const attempts = count(row, 'attempts');
   const failures = count(row, 'failures');
   return {
@@ -247,8 +275,9 @@ function toWorkerStats(row: Row): WorkerStats {
     failures,
     stalled: count(row, 'stalled'),
     failureRate: attempts === 0 ? 0 : failures / attempts,
-    averageDurationMs: num(row, 'average_duration_ms'),
-    p95DurationMs: num(row, 'p95_duration_ms'),
+    averageDurationMs: average(row),
+    p50DurationMs: estimateQuantile(buckets, 0.5),
+    p95DurationMs: estimateQuantile(buckets, 0.95),
     lastSeen: date(row, 'last_seen'),
   };
 }

@@ -41,6 +41,20 @@ export function date(row: Row, key: string): Date | null {
   return null;
 }
 
+/** An array of numbers (a null element counts 0). */
+export function numbers(row: Row, key: string): number[] {
+  const value = readProperty(row, key);
+  if (!Array.isArray(value)) return [];
+  return value.map((element: unknown) => {
+    if (typeof element === 'number') return Number.isFinite(element) ? element : 0;
+    if (typeof element === 'string') {
+      const parsed = Number(element);
+      return Number.isFinite(parsed) ? parsed : 0;
+    }
+    return 0;
+  });
+}
+
 export function bool(row: Row, key: string): boolean {
   return readProperty(row, key) === true;
 }

@@ -2,59 +2,17 @@
 // and 30 days (plus one attempt row each, and more for failed jobs), in a fresh schema
 // with the indexes the migrations create. Prints the median of 7 runs per query.
 //
-//   npm run build && node bench/audit-queries.mjs [--records 1000000]
-import { randomUUID } from 'node:crypto';
+//   npm run build && node bench/audit-queries.mjs [--records 1000000] [--keep] [--schema NAME]
 import { parseArgs } from 'node:util';
-import { MikroORM } from '@mikro-orm/postgresql';
-import { ledgerEntities, migrateLedger } from 'bullmq-ledger/schema';
 import { LedgerQueries } from '../dist/audit/ledger-queries.js';
+import { openLargeLedger } from './large-ledger.mjs';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' } } });
-const records = Number(values.records);
-const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://root@127.0.0.1:5432/test';
-const schema = `bench_audit_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
-const orm = await MikroORM.init({ entities: [...ledgerEntities], clientUrl: databaseUrl, schema, pool: { min: 1, max: 2 } });
-const connection = orm.em.getConnection();
-const s = `"${schema}"`;
+const { values } = parseArgs({
+  options: { records: { type: 'string', default: '1000000' }, keep: { type: 'boolean', default: false }, schema: { type: 'string' } },
+});
+const { orm, schema, dispose } = await openLargeLedger({ records: Number(values.records), schema: values.schema, keep: values.keep });
 
 try {
-  await migrateLedger(orm);
-  const loadStarted = performance.now();
-  // In time order, as a ledger is written: 2% failed for good, 0.2% failing and retrying, 1% pending,
-  // the rest completed; durations 0-2 s.
-  await connection.execute(`
-    insert into ${s}.worker_job_records (id, job_id, queue_name, job_name, status, started_at, completed_at, duration_ms,
-      error_details, retry_count, enqueued_at, attempt, attempts_started, outcome, final, trace_id, span_id)
-    select 'queue-' || (g % 20) || ':' || g, g::text, 'queue-' || (g % 20), 'job-' || (g % 7),
-      (case when g % 100 = 7 then 'PENDING' when g % 50 = 0 or g % 500 = 1 then 'FAILED' else 'COMPLETED' end)::${s}.worker_job_status,
-      case when g % 100 = 7 then null else x.t end,
-      case when g % 100 = 7 then null else x.t + make_interval(secs => x.d / 1000) end,
-      case when g % 100 = 7 then null else x.d end,
-      case when g % 50 = 0 or g % 500 = 1 then jsonb_build_object('name', 'Error', 'message', 'upstream said no ' || (g % 13)) end,
-      case when g % 500 = 1 then 4 when g % 50 = 0 then 2 else 0 end,
-      x.t - interval '2 seconds',
-      case when g % 100 = 7 then 0 when g % 500 = 1 then 5 when g % 50 = 0 then 3 else 1 end,
-      case when g % 100 = 7 then 0 when g % 500 = 1 then 5 when g % 50 = 0 then 3 else 1 end,
-      case when g % 100 = 7 then null when g % 500 = 1 then 'retry' when g % 50 = 0 then 'failed' else 'completed' end,
-      g % 100 <> 7 and g % 500 <> 1,
-      md5(g::text), substr(md5(g::text), 1, 16)
-    from generate_series(1, ?) as g,
-      lateral (select now() - interval '30 days' + (g::float8 / ?) * interval '30 days' as t, random() * 2000 + (g % 3) as d) as x`, [records, records]);
-  await connection.execute(`
-    insert into ${s}.worker_job_attempts (span_id, trace_id, queue_name, job_id, job_name, attempt, attempts_started, outcome, final,
-      started_at, ended_at, duration_ms, error_details, service_name, host_name, process_pid)
-    select substr(md5(r.id || a), 1, 16), r.trace_id, r.queue_name, r.job_id, r.job_name, a, a,
-      case when a < r.attempt then 'retry' else r.outcome end, a = r.attempt and r.final,
-      r.started_at + make_interval(secs => a), r.completed_at + make_interval(secs => a), r.duration_ms,
-      case when a < r.attempt then r.error_details end,
-      'service-' || (abs(hashtext(r.id)) % 5), 'host-' || (abs(hashtext(r.id)) % 10), 1000 + abs(hashtext(r.id)) % 40
-    from ${s}.worker_job_records r, generate_series(1, r.attempt) as a
-    where r.attempt > 0`);
-  await connection.execute(`analyze ${s}.worker_job_records`);
-  await connection.execute(`analyze ${s}.worker_job_attempts`);
-  const [{ n: attempts }] = await connection.execute(`select count(*)::int as n from ${s}.worker_job_attempts`);
-  console.log(`loaded ${records} records and ${attempts} attempts in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s (PostgreSQL ${(await connection.execute('show server_version'))[0].server_version})`);
-
   const queries = new LedgerQueries(orm);
   const day = 86_400_000;
   const ago = (ms) => new Date(Date.now() - ms);
@@ -64,8 +22,10 @@ try {
     ['queueStats(queue-3) last 30 days', () => queries.queueStats('queue-3', { since: ago(30 * day) })],
     ['allQueueStats last 24 h', () => queries.allQueueStats()],
     ['allQueueStats last 7 days', () => queries.allQueueStats({ since: ago(7 * day) })],
+    ['allQueueStats last 30 days', () => queries.allQueueStats({ since: ago(30 * day) })],
     ['workerStats last 24 h', () => queries.workerStats()],
     ['workerStats last 7 days', () => queries.workerStats({ since: ago(7 * day) })],
+    ['workerStats last 30 days', () => queries.workerStats({ since: ago(30 * day) })],
     ['slowestJobs last 24 h', () => queries.slowestJobs()],
     ['slowestJobs(queue-3) last 7 days', () => queries.slowestJobs({ queue: 'queue-3', since: ago(7 * day) })],
     ['recentFailures last hour', () => queries.recentFailures()],
@@ -89,7 +49,28 @@ try {
     times.sort((a, b) => a - b);
     console.log(`| ${label} | ${times[3].toFixed(1)} | ${times[6].toFixed(1)} | ${rows} |`);
   }
+
+  // How far the histogram's percentiles are from percentile_cont over the same jobs.
+  console.log('\n| percentiles of | p50 exact / estimate | p95 exact / estimate | p99 exact / estimate |');
+  console.log('|---|---|---|---|');
+  const connection = orm.em.getConnection();
+  for (const [label, queue, since] of [
+    ['queue-3, last 24 h', 'queue-3', ago(day)],
+    ['queue-3, last 30 days', 'queue-3', ago(30 * day)],
+    ['queue-11, last 7 days', 'queue-11', ago(7 * day)],
+  ]) {
+    const stats = await queries.queueStats(queue, { since });
+    const [exact] = await connection.execute(
+      `select percentile_cont(array[0.5, 0.95, 0.99]) within group (order by duration_ms) as p
+      from "${schema}".worker_job_records where queue_name = ? and final and completed_at >= ?`,
+      [queue, since],
+    );
+    const cells = [stats.p50DurationMs, stats.p95DurationMs, stats.p99DurationMs].map((estimate, i) => {
+      const value = Number(exact.p[i]);
+      return `${value.toFixed(1)} / ${estimate.toFixed(1)} (${(((estimate - value) / value) * 100).toFixed(1)}%)`;
+    });
+    console.log(`| ${label} | ${cells.join(' | ')} |`);
+  }
 } finally {
-  await connection.execute(`drop schema if exists ${s} cascade`);
-  await orm.close(true);
+  await dispose();
 }

@@ -7,14 +7,14 @@
 // Both write each span's two rows (the job's record and the attempt) in one
 // transaction per batch, into freshly migrated tables of their own schema. The
 // ledger path adds what the product needs: merging duplicates within a batch,
-// sorting, the monotonic ON CONFLICT upsert, and MikroORM's client-side
-// parameter formatting.
+// sorting, the monotonic ON CONFLICT upsert, and the triggers that keep the
+// hourly rollups; the raw path writes the same tables without those triggers.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import { ledgerEntities, migrateLedger } from 'bullmq-ledger/schema';
+import { Migration20261206000000Rollups, ledgerEntities, migrateLedger } from 'bullmq-ledger/schema';
 import { recordId } from 'bullmq-ledger/exporter';
 import { prepareBatch } from '../dist/exporter/ledger-batch.js';
 import { LedgerWriter } from '../dist/exporter/ledger-writer.js';
@@ -46,11 +46,17 @@ function makeRows(prefix) {
   });
 }
 
-async function withSchema(run) {
+async function withSchema(run, { rollups = true } = {}) {
   const schema = `bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const orm = await MikroORM.init({ entities: [...ledgerEntities], clientUrl: databaseUrl, schema, pool: { min: 1, max: 2 } });
   try {
     await migrateLedger(orm);
+    if (!rollups) {
+      // The baseline writes plain tables: no rollup triggers.
+      const migration = new Migration20261206000000Rollups(orm.em.getDriver(), orm.config);
+      migration.down();
+      for (const query of migration.getQueries()) await orm.em.getConnection().execute(query);
+    }
     return await run(orm, schema);
   } finally {
     await orm.em.getConnection().execute(`drop schema "${schema}" cascade`);
@@ -58,13 +64,13 @@ async function withSchema(run) {
   }
 }
 
-async function ledgerPath(rows) {
+async function ledgerPath(rows, { rollups = true } = {}) {
   return withSchema(async (orm) => {
     const writer = new LedgerWriter(orm);
     const started = performance.now();
     for (let i = 0; i < rows.length; i += batchSize) await writer.write(prepareBatch(rows.slice(i, i + batchSize)));
     return rows.length / ((performance.now() - started) / 1000);
-  });
+  }, { rollups });
 }
 
 async function rawPg(rows) {
@@ -94,24 +100,32 @@ async function rawPg(rows) {
     const rate = rows.length / ((performance.now() - started) / 1000);
     await client.end();
     return rate;
-  });
+  }, { rollups: false });
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`node ${process.version}, ${os.cpus().length} CPUs, ${total} spans (a record and an attempt row each), batches of ${batchSize}, ${rounds} rounds`);
-const results = { ledger: [], raw: [], ratio: [] };
+const variants = {
+  raw: { label: 'raw pg unnest insert', run: (rows) => rawPg(rows) },
+  ledger: { label: 'ledger (LedgerWriter, with the rollup triggers)', run: (rows) => ledgerPath(rows) },
+  bare: { label: 'ledger without the rollup triggers', run: (rows) => ledgerPath(rows, { rollups: false }) },
+};
+const results = { raw: [], ledger: [], bare: [] };
+const ratios = { raw: [], ledger: [], bare: [] };
 for (let round = 1; round <= rounds; round++) {
-  const order = round % 2 ? ['raw', 'ledger'] : ['ledger', 'raw'];
+  const names = Object.keys(variants);
+  const order = names.map((_, i) => names[(i + round) % names.length]);
   const thisRound = {};
   for (const variant of order) {
     const rows = makeRows(`${variant}-${round}`);
-    thisRound[variant] = variant === 'raw' ? await rawPg(rows) : await ledgerPath(rows);
+    thisRound[variant] = await variants[variant].run(rows);
     results[variant].push(thisRound[variant]);
     console.log(`round ${round} ${variant.padEnd(6)} ${thisRound[variant].toFixed(0).padStart(7)} spans/s`);
   }
-  results.ratio.push(thisRound.ledger / thisRound.raw);
+  for (const variant of names) ratios[variant].push(thisRound[variant] / thisRound.raw);
 }
 console.log('\n| path | spans/s (median) | vs raw pg (median of per-round ratios) |');
 console.log('|---|---|---|');
-console.log(`| raw pg unnest insert | ${median(results.raw).toFixed(0)} | 100% |`);
-console.log(`| ledger (LedgerWriter) | ${median(results.ledger).toFixed(0)} | ${(median(results.ratio) * 100).toFixed(1)}% |`);
+for (const [variant, { label }] of Object.entries(variants)) {
+  console.log(`| ${label} | ${median(results[variant]).toFixed(0)} | ${(median(ratios[variant]) * 100).toFixed(1)}% |`);
+}

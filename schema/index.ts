@@ -8,10 +8,12 @@ import { WorkerJobRecord } from './worker-job-record';
 export { WorkerJobRecord, JOB_STATUSES } from './worker-job-record';
 export type { JobStatus, ErrorDetailsColumn } from './worker-job-record';
 export { WorkerJobAttempt } from './worker-job-attempt';
-export { ledgerMigrations, migrateLedger, LEDGER_MIGRATIONS_TABLE } from './migrate';
+export { ledgerMigrations, migrateLedger, LEDGER_MIGRATIONS_TABLE, LEDGER_SKIP_TABLES } from './migrate';
 export type { MigrateLedgerResult } from './migrate';
 export { Migration20261204000000CreateLedger } from './migrations/Migration20261204000000CreateLedger';
 export { Migration20261205000000AuditIndexes } from './migrations/Migration20261205000000AuditIndexes';
+export { Migration20261206000000Rollups } from './migrations/Migration20261206000000Rollups';
+export { BUCKETS_PER_DOUBLING, DURATION_BUCKET_COUNT, bucketLowerBound, bucketUpperBound } from './duration-buckets';
 
 /** Both entities, for a host's `entities` option. */
 export const ledgerEntities = [WorkerJobRecord, WorkerJobAttempt] as const;

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { prepareBatch } from '../../exporter/ledger-batch';
 import { LedgerWriter } from '../../exporter/ledger-writer';
+import { ledgerMigrations } from '../../schema';
 import { openLedgerDb } from '../helpers/ledger-db';
 import type { LedgerDb } from '../helpers/ledger-db';
 import { attemptRows } from '../helpers/ledger-rows';
@@ -53,9 +54,8 @@ describe('the bullmq-ledger CLI, run as a child process', () => {
   it('migrates, then says the ledger is up to date', async () => {
     const first = await cli(withSchema('migrate'), env);
     expect(first.code, first.stderr).to.equal(0);
-    expect(first.stdout).to.match(
-      /applied 2 migration\(s\): Migration20261204000000CreateLedger, Migration20261205000000AuditIndexes/,
-    );
+    const names = ledgerMigrations.map((migration) => migration.name);
+    expect(first.stdout).to.contain(`applied ${names.length} migration(s): ${names.join(', ')}`);
     const again = await cli(withSchema('migrate', '--json'), env);
     expect(JSON.parse(again.stdout)).to.deep.equal({ applied: [] });
     const rows = [

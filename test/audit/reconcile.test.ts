@@ -1,11 +1,12 @@
 import { expect } from 'chai';
-import { reconcile } from '../../audit';
+import { LedgerQueries, reconcile } from '../../audit';
 import { WorkerJobRecord } from '../../schema';
 import { bullmq } from '../helpers/bullmq';
 import { startLedgerPipeline } from '../helpers/ledger-pipeline';
 import type { LedgerPipeline } from '../helpers/ledger-pipeline';
 import { extraProcessor } from '../helpers/otel';
 import { queueFixtures } from '../helpers/queues';
+import { expectRollupsMatchLedger } from '../helpers/rollups';
 import type { QueueFixture } from '../helpers/queues';
 import { waitFor } from '../helpers/wait';
 
@@ -77,6 +78,9 @@ describe('reconcile: the ledger from what BullMQ retains', () => {
       unchanged: 10,
     });
     expect(await ledger.db.orm.em.fork().count(WorkerJobRecord, { queueName: q.name })).to.equal(10);
+    // The stats of reconciled jobs count them like any other.
+    await expectRollupsMatchLedger(ledger.db);
+    expect(await new LedgerQueries(ledger.db.orm).queueStats(q.name)).to.deep.include({ totalJobs: 10 });
   });
 
   it('only reads jobs active since the given time', async () => {

@@ -5,6 +5,7 @@ import { ChildScript } from '../helpers/child';
 import { openLedgerDb } from '../helpers/ledger-db';
 import type { LedgerDb } from '../helpers/ledger-db';
 import { DATABASE_URL } from '../helpers/postgres';
+import { expectRollupsMatchLedger } from '../helpers/rollups';
 import { waitFor } from '../helpers/wait';
 
 const WRITER = path.join(__dirname, '../fixtures/ledger-writer-child.ts');
@@ -19,7 +20,7 @@ describe('several processes writing the ledger at once', () => {
   });
   after(() => db.close());
 
-  it('ends with every job on its newest attempt, each attempt stored once, and no writer failing', async () => {
+  it('ends with every job on its newest attempt, each attempt stored once, the rollups exact, and no writer failing', async () => {
     const writers = Array.from(
       { length: PROCESSES },
       (_, i) =>
@@ -47,5 +48,7 @@ describe('several processes writing the ledger at once', () => {
       ),
     ).to.equal(true);
     expect(await em.count(WorkerJobAttempt, {})).to.equal(JOBS * 3);
+    // The rollups' triggers ran in every writer's transactions, and counted each change once.
+    await expectRollupsMatchLedger(db);
   });
 });

@@ -1,10 +1,16 @@
 import { expect } from 'chai';
+import { MikroORM } from '@mikro-orm/postgresql';
 import {
   LEDGER_MIGRATIONS_TABLE,
+  LEDGER_SKIP_TABLES,
   Migration20261204000000CreateLedger,
   Migration20261205000000AuditIndexes,
+  Migration20261206000000Rollups,
+  ledgerEntities,
+  ledgerMigrations,
   migrateLedger,
 } from '../../schema';
+import { DATABASE_URL } from '../helpers/postgres';
 import { openLedgerDb } from '../helpers/ledger-db';
 import type { LedgerDb } from '../helpers/ledger-db';
 
@@ -27,9 +33,21 @@ describe('schema: entities and migrations', () => {
 
   it('creates the ledger tables in the configured schema, with its own migrations table', async () => {
     expect(await migrateLedger(db.orm)).to.deep.equal({
-      applied: ['Migration20261204000000CreateLedger', 'Migration20261205000000AuditIndexes'],
+      applied: [
+        'Migration20261204000000CreateLedger',
+        'Migration20261205000000AuditIndexes',
+        'Migration20261206000000Rollups',
+      ],
     });
-    expect(await tables(db)).to.deep.equal([LEDGER_MIGRATIONS_TABLE, 'worker_job_attempts', 'worker_job_records']);
+    expect(await tables(db)).to.deep.equal([
+      LEDGER_MIGRATIONS_TABLE,
+      'ledger_queue_days',
+      'ledger_queue_hours',
+      'ledger_worker_days',
+      'ledger_worker_hours',
+      'worker_job_attempts',
+      'worker_job_records',
+    ]);
   });
 
   it('produces exactly the schema the entities describe (no diff left for the schema generator)', async () => {
@@ -38,18 +56,42 @@ describe('schema: entities and migrations', () => {
     expect(diff.trim()).to.equal('');
   });
 
+  it('leaves the tables that are not entities alone in a full diff, given LEDGER_SKIP_TABLES', async () => {
+    await migrateLedger(db.orm);
+    const orm = await MikroORM.init({
+      entities: [...ledgerEntities],
+      clientUrl: DATABASE_URL,
+      schema: db.schema,
+      schemaGenerator: { skipTables: [...LEDGER_SKIP_TABLES] },
+    });
+    try {
+      const diff = await orm.schema.getUpdateSchemaSQL({
+        wrap: false,
+        safe: false,
+        dropTables: true,
+        schema: db.schema,
+      });
+      expect(diff.trim()).to.equal('');
+    } finally {
+      await orm.close(true);
+    }
+  });
+
   it('is idempotent, also when many processes migrate at once', async () => {
     const results = await Promise.all(Array.from({ length: 4 }, () => migrateLedger(db.orm)));
-    expect(results.flatMap((result) => result.applied)).to.deep.equal([
-      'Migration20261204000000CreateLedger',
-      'Migration20261205000000AuditIndexes',
-    ]);
+    expect(results.flatMap((result) => result.applied)).to.deep.equal(
+      ledgerMigrations.map((migration) => migration.name),
+    );
     expect(await migrateLedger(db.orm)).to.deep.equal({ applied: [] });
   });
 
   it('has down() migrations that remove, in reverse order, what up() created', async () => {
     await migrateLedger(db.orm);
-    for (const Migration of [Migration20261205000000AuditIndexes, Migration20261204000000CreateLedger]) {
+    for (const Migration of [
+      Migration20261206000000Rollups,
+      Migration20261205000000AuditIndexes,
+      Migration20261204000000CreateLedger,
+    ]) {
       const migration = new Migration(db.orm.em.getDriver(), db.orm.config);
       await Promise.resolve(migration.down());
       for (const query of migration.getQueries()) {
