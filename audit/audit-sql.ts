@@ -302,3 +302,197 @@ export function jobAttemptsQuery(schema: string, queue: string, jobId: string): 
     params: [queue, jobId],
   };
 }
+
+/** A bin width of the completion timeline. */
+export type TimelineStep = '5 minutes' | 'hour' | 'day';
+
+/**
+ * Completed and failed-for-good jobs per bin, oldest first (empty bins left
+ * out). Hourly and daily bins are whole UTC hours/days read from the queue
+ * rollups (the first bin is the whole period `since` falls in); five-minute
+ * bins are counted from the records.
+ */
+export function completionTimelineQuery(schema: string, range: TimeRange, step: TimelineStep, queue?: string): Query {
+  const queueFilter = queue === undefined ? '' : ' and queue_name = ?';
+  const queueParams = queue === undefined ? [] : [queue];
+  if (step === '5 minutes') {
+    return {
+      sql: `select date_bin('5 minutes', completed_at, timestamptz '2000-01-01 00:00:00+00') as bin,
+    count(*) filter (where status = 'COMPLETED')::int as completed_jobs,
+    count(*) filter (where status = 'FAILED' and final)::int as failed_jobs
+  from ${records(schema)}
+  where completed_at >= ? and completed_at < ?${queueFilter}
+  group by 1 order by 1`,
+      params: [range.since, range.until, ...queueParams],
+    };
+  }
+  return {
+    sql: `select ${step} as bin, sum(completed_jobs)::int as completed_jobs, sum(failed_jobs)::int as failed_jobs
+  from ${quoteIdentifier(schema)}."ledger_queue_${step}s"
+  where ${step} >= date_trunc('${step}', ?::timestamptz at time zone 'UTC') at time zone 'UTC' and ${step} < ?${queueFilter}
+  group by 1 order by 1`,
+    params: [range.since, range.until, ...queueParams],
+  };
+}
+
+/** The dashboard's job search; every field optional. */
+export interface JobFilters {
+  readonly queue?: string;
+  readonly status?: 'PENDING' | 'COMPLETED' | 'FAILED';
+  readonly final?: boolean;
+  /** The job's name, exactly. */
+  readonly name?: string;
+  /** The BullMQ job id, exactly. */
+  readonly jobId?: string;
+  /** A service or host name that ran one of the job's attempts, exactly. */
+  readonly worker?: string;
+  /** Text in the error's name or message, case-insensitive. */
+  readonly error?: string;
+  /** The job's time (see inWindow) from `since`, before `until`. */
+  readonly since?: Date;
+  readonly until?: Date;
+}
+
+/**
+ * Where a page of jobs ended: the last row's sort key, `completed_at` in
+ * microseconds since the epoch (as text: exact, where a Date would round
+ * to the millisecond and skip rows) and the record id.
+ */
+export interface JobCursor {
+  readonly completedAtMicros: string | null;
+  readonly id: string;
+}
+
+const MICROS = `(extract(epoch from r.completed_at) * 1000000)::bigint`;
+const FROM_MICROS = `(timestamptz 'epoch' + ?::bigint * interval '1 microsecond')`;
+
+/** `%` and `_` in user text match themselves. */
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function jobFilterSql(schema: string, filters: JobFilters): Query {
+  const parts: Query[] = [];
+  const add = (sql: string, ...params: unknown[]): void => void parts.push({ sql, params });
+  if (filters.queue !== undefined) add('r.queue_name = ?', filters.queue);
+  if (filters.status !== undefined) add('r.status = ?', filters.status);
+  if (filters.final !== undefined) add(filters.final ? 'r.final' : 'not r.final');
+  if (filters.name !== undefined) add('r.job_name = ?', filters.name);
+  if (filters.jobId !== undefined) add('r.job_id = ?', filters.jobId);
+  if (filters.error !== undefined) {
+    const pattern = likePattern(filters.error);
+    // `is not null` lets the planner use the partial trigram indexes (Migration20261208000000SearchIndexes).
+    add(
+      `r.error_details is not null and (r.error_details->>'name' ilike ? or r.error_details->>'message' ilike ?)`,
+      pattern,
+      pattern,
+    );
+  }
+  if (filters.worker !== undefined) {
+    add(
+      `exists (select 1 from ${attempts(schema)} as a where a.queue_name = r.queue_name and a.job_id = r.job_id
+      and (a.service_name = ? or a.host_name = ?))`,
+      filters.worker,
+      filters.worker,
+    );
+  }
+  if (filters.since !== undefined || filters.until !== undefined) {
+    const since = filters.since ?? new Date(0);
+    const until = filters.until ?? new Date('9999-12-31T00:00:00Z');
+    if (filters.status === undefined || filters.status === 'PENDING') {
+      add(
+        `((r.completed_at >= ? and r.completed_at < ?) or (r.completed_at is null and r.status = 'PENDING' and r.enqueued_at >= ? and r.enqueued_at < ?))`,
+        since,
+        until,
+        since,
+        until,
+      );
+    } else {
+      // A finished status: only the first half of the window rule can match, and it uses the indexes.
+      add('r.completed_at >= ? and r.completed_at < ?', since, until);
+    }
+  }
+  if (parts.length === 0) return { sql: 'true', params: [] };
+  return { sql: parts.map((part) => part.sql).join(' and '), params: parts.flatMap((part) => part.params) };
+}
+
+/**
+ * One page of matching jobs: jobs that have not ended yet first, then the most
+ * recently ended; keyset pagination after `cursor` (no OFFSET).
+ */
+export function jobSearchQuery(schema: string, filters: JobFilters, limit: number, cursor?: JobCursor): Query {
+  const where = jobFilterSql(schema, filters);
+  let after: Query = { sql: '', params: [] };
+  if (cursor !== undefined) {
+    after =
+      cursor.completedAtMicros === null
+        ? { sql: ' and ((r.completed_at is null and r.id < ?) or r.completed_at is not null)', params: [cursor.id] }
+        : {
+            sql: ` and (r.completed_at < ${FROM_MICROS} or (r.completed_at = ${FROM_MICROS} and r.id < ?))`,
+            params: [cursor.completedAtMicros, cursor.completedAtMicros, cursor.id],
+          };
+  }
+  return {
+    sql: `select ${JOB_COLUMNS.split(',')
+      .map((column) => `r.${column.trim()}`)
+      .join(', ')}, ${MICROS}::text as completed_at_micros
+  from ${records(schema)} as r
+  where ${where.sql}${after.sql}
+  order by r.completed_at desc nulls first, r.id desc
+  limit ?`,
+    params: [...where.params, ...after.params, limit],
+  };
+}
+
+/** How many jobs match, counting at most `cap` (so a broad search stays fast). */
+export function jobCountQuery(schema: string, filters: JobFilters, cap: number): Query {
+  const where = jobFilterSql(schema, filters);
+  return {
+    sql: `select count(*)::int as matches from (select 1 from ${records(schema)} as r where ${where.sql} limit ?) as m`,
+    params: [...where.params, cap],
+  };
+}
+
+/**
+ * Failures grouped by queue and error name, most frequent first: jobs failed
+ * for good (by the time their last attempt ended), or with `allAttempts`
+ * every failed attempt (by when it started), each group with up to three
+ * sample job ids, newest first.
+ */
+export function failureGroupsQuery(
+  schema: string,
+  range: TimeRange,
+  options: { allAttempts: boolean; queue?: string; limit: number },
+): Query {
+  const queueFilter = options.queue === undefined ? '' : ' and queue_name = ?';
+  const queueParams = options.queue === undefined ? [] : [options.queue];
+  const source = options.allAttempts
+    ? `select queue_name, job_id, coalesce(error_details->>'name', case when outcome = 'stalled' then 'Stalled' else 'Error' end) as error_name,
+      ended_at as at from ${attempts(schema)}
+    where outcome in ${FAILURE_OUTCOMES} and started_at >= ? and started_at < ?${queueFilter}`
+    : `select queue_name, job_id, coalesce(error_details->>'name', 'Error') as error_name, completed_at as at
+    from ${records(schema)}
+    where status = 'FAILED' and final and completed_at >= ? and completed_at < ?${queueFilter}`;
+  return {
+    // Every attempt: per job first, so that a job failing many times is one sample, not three.
+    // (Records hold one row per job already.)
+    sql: options.allAttempts
+      ? `select queue_name, error_name, sum(failures)::int as failures, min(first_at) as first_seen,
+    max(last_at) as last_seen, (array_agg(job_id order by last_at desc nulls last))[1:3] as sample_job_ids
+  from (
+    select queue_name, error_name, job_id, count(*) as failures, min(at) as first_at, max(at) as last_at
+    from (${source}) as f
+    group by queue_name, error_name, job_id
+  ) as j
+  group by queue_name, error_name
+  order by sum(failures) desc, queue_name, error_name
+  limit ?`
+      : `select queue_name, error_name, count(*)::int as failures, min(at) as first_seen, max(at) as last_seen,
+    (array_agg(job_id order by at desc nulls last))[1:3] as sample_job_ids
+  from (${source}) as f
+  group by queue_name, error_name
+  order by count(*) desc, queue_name, error_name
+  limit ?`,
+    params: [range.since, range.until, ...queueParams, options.limit],
+  };
+}

@@ -7,9 +7,9 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { JobStatus } from '../schema/worker-job-record';
 import type { ErrorDetailsColumn } from '../schema/worker-job-record';
 import * as sql from './audit-sql';
-import type { Query, StatsWindow, TimeRange } from './audit-sql';
+import type { JobCursor, JobFilters, Query, StatsWindow, TimelineStep, TimeRange } from './audit-sql';
 import { estimateQuantile } from './duration-histogram';
-import { bool, count, date, errorDetails, isRow, json, num, numbers, requiredText, text } from './row-readers';
+import { bool, count, date, errorDetails, isRow, json, num, numbers, requiredText, strings, text } from './row-readers';
 import type { Row } from './row-readers';
 
 export interface QueueStats {
@@ -101,6 +101,30 @@ export interface JobHistory {
   readonly attempts: readonly JobAttempt[];
 }
 
+/** Completed and failed-for-good jobs in one bin of the completion timeline. */
+export interface TimelineBin {
+  readonly at: Date;
+  readonly completedJobs: number;
+  readonly failedJobs: number;
+}
+
+/** One page of a job search, and where the next one starts (null: this was the last). */
+export interface JobPage {
+  readonly jobs: readonly JobSummary[];
+  readonly next: JobCursor | null;
+}
+
+/** Failures of one queue with one error name. */
+export interface FailureGroup {
+  readonly queueName: string;
+  readonly errorName: string;
+  readonly failures: number;
+  readonly firstSeen: Date | null;
+  readonly lastSeen: Date | null;
+  /** Up to three job ids, newest first. */
+  readonly sampleJobIds: readonly string[];
+}
+
 /**
  * A time window; `until` defaults to now and `since` to 24 hours before
  * `until`. For the stats, an `until` left out also takes in the hour in
@@ -182,9 +206,85 @@ export class LedgerQueries {
     return { record: toJobRecord(recordRow), attempts };
   }
 
+  /**
+   * Completed and failed-for-good jobs over time, for charts: bins of
+   * `step` ('5 minutes' from the records, 'hour' or 'day' from the rollups).
+   */
+  async completionTimeline(options: WindowOptions & { queue?: string; step: TimelineStep }): Promise<TimelineBin[]> {
+    const query = sql.completionTimelineQuery(this.schema, windowOf(options), options.step, options.queue);
+    return (await this.rows(query)).flatMap((row) => {
+      const at = date(row, 'bin');
+      return at === null
+        ? []
+        : [{ at, completedJobs: count(row, 'completed_jobs'), failedJobs: count(row, 'failed_jobs') }];
+    });
+  }
+
+  /**
+   * Jobs matching `filters`, the ones still to end first, then the most
+   * recently ended; pass a page's `next` as `after` for the following page.
+   */
+  async searchJobs(filters: JobFilters, options: { limit?: number; after?: JobCursor } = {}): Promise<JobPage> {
+    checkFilters(filters);
+    const limit = limitOf(options.limit, 50);
+    const rows = await this.rows(sql.jobSearchQuery(this.schema, filters, limit + 1, options.after));
+    const jobs = rows.slice(0, limit).map(toJobSummary);
+    const last = rows[limit - 1];
+    return {
+      jobs,
+      next:
+        rows.length > limit && last !== undefined
+          ? { completedAtMicros: text(last, 'completed_at_micros'), id: requiredText(last, 'id') }
+          : null,
+    };
+  }
+
+  /** How many jobs match `filters`; counting stops at `cap` (then `capped` is true). */
+  async countJobs(filters: JobFilters, cap = 10_000): Promise<{ count: number; capped: boolean }> {
+    checkFilters(filters);
+    const limit = limitOf(cap, 10_000);
+    const [row] = await this.rows(sql.jobCountQuery(this.schema, filters, limit + 1));
+    const matches = row === undefined ? 0 : count(row, 'matches');
+    return { count: Math.min(matches, limit), capped: matches > limit };
+  }
+
+  /**
+   * Failures grouped by queue and error name, most frequent first: jobs
+   * failed for good, or with `allAttempts` every failed or stalled attempt.
+   */
+  async failureGroups(
+    options: WindowOptions & { queue?: string; allAttempts?: boolean; limit?: number } = {},
+  ): Promise<FailureGroup[]> {
+    const query = sql.failureGroupsQuery(this.schema, windowOf(options), {
+      allAttempts: options.allAttempts ?? false,
+      queue: options.queue,
+      limit: limitOf(options.limit, 100),
+    });
+    return (await this.rows(query)).map((row) => ({
+      queueName: requiredText(row, 'queue_name'),
+      errorName: requiredText(row, 'error_name'),
+      failures: count(row, 'failures'),
+      firstSeen: date(row, 'first_seen'),
+      lastSeen: date(row, 'last_seen'),
+      sampleJobIds: strings(row, 'sample_job_ids'),
+    }));
+  }
+
   private async rows(query: Query): Promise<Row[]> {
     const result: unknown = await this.orm.em.getConnection().execute(query.sql, query.params, 'all');
     return Array.isArray(result) ? result.filter(isRow) : [];
+  }
+}
+
+function checkFilters(filters: JobFilters): void {
+  if (filters.status !== undefined && !STATUSES.includes(filters.status)) {
+    throw new RangeError(`bullmq-ledger: status must be one of ${STATUSES.join(', ')}, got ${String(filters.status)}`);
+  }
+  for (const key of ['since', 'until'] as const) {
+    const value = filters[key];
+    if (value !== undefined && (!(value instanceof Date) || Number.isNaN(value.getTime()))) {
+      throw new RangeError(`bullmq-ledger: ${key} must be a valid Date`);
+    }
   }
 }
 

@@ -55,6 +55,13 @@ export function numbers(row: Row, key: string): number[] {
   });
 }
 
+/** An array of strings (other elements left out). */
+export function strings(row: Row, key: string): string[] {
+  const value = readProperty(row, key);
+  if (!Array.isArray(value)) return [];
+  return value.filter((element: unknown): element is string => typeof element === 'string');
+}
+
 export function bool(row: Row, key: string): boolean {
   return readProperty(row, key) === true;
 }

@@ -13,6 +13,11 @@ export type { MigrateLedgerResult } from './migrate';
 export { Migration20261204000000CreateLedger } from './migrations/Migration20261204000000CreateLedger';
 export { Migration20261205000000AuditIndexes } from './migrations/Migration20261205000000AuditIndexes';
 export { Migration20261206000000Rollups } from './migrations/Migration20261206000000Rollups';
+export {
+  Migration20261207000000DashboardActions,
+  DASHBOARD_ACTIONS_TABLE,
+} from './migrations/Migration20261207000000DashboardActions';
+export { Migration20261208000000SearchIndexes } from './migrations/Migration20261208000000SearchIndexes';
 export { BUCKETS_PER_DOUBLING, DURATION_BUCKET_COUNT, bucketLowerBound, bucketUpperBound } from './duration-buckets';
 
 /** Both entities, for a host's `entities` option. */

@@ -3,12 +3,19 @@ import type { AbstractSqlDriver } from '@mikro-orm/postgresql';
 import { Migration20261204000000CreateLedger, quoteIdentifier } from './migrations/Migration20261204000000CreateLedger';
 import { Migration20261205000000AuditIndexes } from './migrations/Migration20261205000000AuditIndexes';
 import { Migration20261206000000Rollups, ROLLUP_TABLES } from './migrations/Migration20261206000000Rollups';
+import {
+  DASHBOARD_ACTIONS_TABLE,
+  Migration20261207000000DashboardActions,
+} from './migrations/Migration20261207000000DashboardActions';
+import { Migration20261208000000SearchIndexes } from './migrations/Migration20261208000000SearchIndexes';
 
 /** The ledger's migrations, in order, for a host's `migrations.migrationsList`. */
 export const ledgerMigrations = [
   { name: 'Migration20261204000000CreateLedger', class: Migration20261204000000CreateLedger },
   { name: 'Migration20261205000000AuditIndexes', class: Migration20261205000000AuditIndexes },
   { name: 'Migration20261206000000Rollups', class: Migration20261206000000Rollups },
+  { name: 'Migration20261207000000DashboardActions', class: Migration20261207000000DashboardActions },
+  { name: 'Migration20261208000000SearchIndexes', class: Migration20261208000000SearchIndexes },
 ] as const;
 
 /** Where `migrateLedger` records what it applied: not the host's own migrations table. */
@@ -16,10 +23,14 @@ export const LEDGER_MIGRATIONS_TABLE = 'bullmq_ledger_migrations';
 
 /**
  * Tables of the ledger that are not entities (its migrations table and the
- * trigger-maintained rollups): add them to a host's `schemaGenerator.skipTables`
+ * trigger-maintained rollups, the dashboard's action log): add them to a host's `schemaGenerator.skipTables`
  * so that its schema diff leaves them alone.
  */
-export const LEDGER_SKIP_TABLES: readonly string[] = [LEDGER_MIGRATIONS_TABLE, ...ROLLUP_TABLES];
+export const LEDGER_SKIP_TABLES: readonly string[] = [
+  LEDGER_MIGRATIONS_TABLE,
+  ...ROLLUP_TABLES,
+  DASHBOARD_ACTIONS_TABLE,
+];
 
 /** Any key: takes a transaction-scoped advisory lock so that workers starting together migrate once. */
 const MIGRATION_LOCK_KEY = 0x6c656467; // "ledg"

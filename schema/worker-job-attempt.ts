@@ -35,6 +35,9 @@ export const WorkerJobAttempt = defineEntity({
   indexes: [
     { name: 'worker_job_attempts_queue_name_job_id_index', properties: ['queueName', 'jobId'] },
     { name: 'worker_job_attempts_started_at_index', properties: ['startedAt'] },
+    // The dashboard's worker filter (Migration20261208000000SearchIndexes).
+    { name: 'worker_job_attempts_service_name_index', properties: ['serviceName'] },
+    { name: 'worker_job_attempts_host_name_index', properties: ['hostName'] },
   ],
 });
 

@@ -73,6 +73,20 @@ export const WorkerJobRecord = defineEntity({
       name: 'worker_job_records_retrying_index',
       expression: `create index "worker_job_records_retrying_index" on "worker_job_records" ("retry_count") where "status" = 'FAILED' and not "final"`,
     },
+    // The dashboard's search indexes (Migration20261208000000SearchIndexes).
+    {
+      name: 'worker_job_records_failed_final_index',
+      expression: `create index "worker_job_records_failed_final_index" on "worker_job_records" ("completed_at") where "status" = 'FAILED' and "final"`,
+    },
+    // Only where pg_trgm could be installed (see the migration).
+    {
+      name: 'worker_job_records_error_name_trgm_index',
+      expression: `create index "worker_job_records_error_name_trgm_index" on "worker_job_records" using gin (("error_details"->>'name') gin_trgm_ops) where "error_details" is not null`,
+    },
+    {
+      name: 'worker_job_records_error_message_trgm_index',
+      expression: `create index "worker_job_records_error_message_trgm_index" on "worker_job_records" using gin (("error_details"->>'message') gin_trgm_ops) where "error_details" is not null`,
+    },
   ],
 });
 

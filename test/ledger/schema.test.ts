@@ -6,6 +6,8 @@ import {
   Migration20261204000000CreateLedger,
   Migration20261205000000AuditIndexes,
   Migration20261206000000Rollups,
+  Migration20261207000000DashboardActions,
+  Migration20261208000000SearchIndexes,
   ledgerEntities,
   ledgerMigrations,
   migrateLedger,
@@ -37,10 +39,13 @@ describe('schema: entities and migrations', () => {
         'Migration20261204000000CreateLedger',
         'Migration20261205000000AuditIndexes',
         'Migration20261206000000Rollups',
+        'Migration20261207000000DashboardActions',
+        'Migration20261208000000SearchIndexes',
       ],
     });
     expect(await tables(db)).to.deep.equal([
       LEDGER_MIGRATIONS_TABLE,
+      'ledger_dashboard_actions',
       'ledger_queue_days',
       'ledger_queue_hours',
       'ledger_worker_days',
@@ -88,6 +93,8 @@ describe('schema: entities and migrations', () => {
   it('has down() migrations that remove, in reverse order, what up() created', async () => {
     await migrateLedger(db.orm);
     for (const Migration of [
+      Migration20261208000000SearchIndexes,
+      Migration20261207000000DashboardActions,
       Migration20261206000000Rollups,
       Migration20261205000000AuditIndexes,
       Migration20261204000000CreateLedger,
