@@ -33,7 +33,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/**/*.ts', 'exporter/**/*.ts', 'schema/**/*.ts', 'audit/**/*.ts'],
+    files: ['src/**/*.ts', 'exporter/**/*.ts', 'schema/**/*.ts', 'audit/**/*.ts', 'dashboard/**/*.ts'],
     rules: typeSafety,
   },
   {

@@ -86,6 +86,24 @@ export const COMMANDS = {
     },
     positionals: [],
   },
+  dashboard: {
+    usage: 'dashboard [--port 4000] [--host 127.0.0.1] [--trace-url <template>] [--base-path /ledger]',
+    summary: 'serve the web dashboard (read-only) until Ctrl-C',
+    options: {
+      port: { type: 'string', description: 'port to listen on (default 4000; 0 picks a free one)' },
+      host: {
+        type: 'string',
+        description:
+          'address to bind (default 127.0.0.1; set $BULLMQ_LEDGER_DASHBOARD_USER and _PASSWORD before exposing it)',
+      },
+      'trace-url': {
+        type: 'string',
+        description: 'link from an attempt to its trace, e.g. https://tracing.example/trace/{traceId}',
+      },
+      'base-path': { type: 'string', description: 'serve under this path, e.g. /ledger (default: the root)' },
+    },
+    positionals: [],
+  },
 } as const satisfies Record<
   string,
   { usage: string; summary: string; options: Record<string, OptionSpec>; positionals: readonly string[] }

@@ -7,6 +7,7 @@ import { reconcile } from '../reconcile';
 import { parseCount, parseTime, UsageError } from './arguments';
 import type { ParsedCommand } from './arguments';
 import { openQueue } from './connect';
+import { dashboardCredentials, serveDashboard } from './serve-dashboard';
 import { duration, percent, progressBar, renderTable } from './table';
 
 export interface Output {
@@ -182,6 +183,25 @@ export function planCommand(parsed: ParsedCommand): PlannedCommand {
             ]),
           );
           return `${summary}\n\nattempts:\n${attempts}`;
+        });
+      };
+    }
+    case 'dashboard': {
+      const port = parseCount('port', options.port, 4000, 0);
+      if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+      const host = stringOption(options, 'host') ?? '127.0.0.1';
+      const credentials = dashboardCredentials(process.env);
+      const traceUrl = stringOption(options, 'trace-url');
+      const basePath = stringOption(options, 'base-path');
+      return async (orm, output) => {
+        await serveDashboard(orm, { port, host, traceUrl, basePath, credentials }, (url) => {
+          output.out(`dashboard: ${url}${credentials === undefined ? '' : ' (basic auth)'}`);
+          if (credentials === undefined && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
+            output.err(
+              `warning: serving on ${host} without a password; set BULLMQ_LEDGER_DASHBOARD_USER and BULLMQ_LEDGER_DASHBOARD_PASSWORD\n`,
+            );
+          }
+          output.out('Ctrl-C stops it.');
         });
       };
     }

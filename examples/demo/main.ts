@@ -5,9 +5,10 @@
  * embedded PostgreSQL for the queue and the ledger (see backends.ts).
  *
  *   npm run demo                 # everything embedded, removed at the end
- *   npm run demo -- --keep       # leave it running to try the CLI against it (Ctrl-C stops it)
+ *   npm run demo -- --keep       # leave it running with the dashboard, to try it and the CLI (Ctrl-C stops it)
  *   DATABASE_URL=... REDIS_URL=... npm run demo
  */
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -18,6 +19,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import type * as BullMQ from 'bullmq';
 import { LedgerQueries } from '../../audit';
+import { createLedgerDashboard } from '../../dashboard';
 import { LedgerSampler, LedgerSpanExporter, LedgerSpanProcessor } from '../../exporter';
 import { ledgerEntities, migrateLedger } from '../../schema';
 import { BullMQInstrumentation } from '../../src';
@@ -99,8 +101,15 @@ async function main(): Promise<void> {
   await printReport(new LedgerQueries(orm), queueName, retried?.id);
 
   if (args.keep === true) {
+    const dashboard = createLedgerDashboard({ orm });
+    const server = http.createServer(dashboard);
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const port = await listen(server, Number(process.env.DASHBOARD_PORT ?? 4000));
     console.log(
-      `\nThe ledger stays up until you press Ctrl-C. Try the CLI against it, from another terminal in this folder:`,
+      `\nThe dashboard: http://127.0.0.1:${port}/ (the job above: http://127.0.0.1:${port}/jobs/${encodeURIComponent(queueName)}/${encodeURIComponent(retried?.id ?? '1')})`,
+    );
+    console.log(
+      `The ledger stays up until you press Ctrl-C. Try the CLI against it, from another terminal in this folder:`,
     );
     console.log(`  export DATABASE_URL=${backends.ledgerUrl}`);
     for (const command of ['stats', 'failures --since 1h', `job ${queueName} ${retried?.id ?? '1'}`, 'workers']) {
@@ -111,6 +120,23 @@ async function main(): Promise<void> {
     );
     await new Promise(() => undefined); // until a signal
   }
+}
+
+/** Listens on 127.0.0.1:`port`, or on a free port when that one is taken; resolves with the port. */
+function listen(server: http.Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      if (err.code === 'EADDRINUSE' && port !== 0) server.listen(0, '127.0.0.1');
+      else reject(err);
+    };
+    server.on('error', onError);
+    server.listen(port, '127.0.0.1', () => undefined);
+    server.on('listening', () => {
+      server.off('error', onError);
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : port);
+    });
+  });
 }
 
 /**

@@ -99,7 +99,7 @@ describe('the demo (npm run demo), as a user runs it', function () {
   });
 
   it('needs nothing installed: an embedded PostgreSQL, printed stats that agree with the ledger, nothing left after Ctrl-C', async () => {
-    const demo = new Demo(['--keep']);
+    const demo = new Demo(['--keep'], { DASHBOARD_PORT: '0' });
     await demo.waitFor('Stop it with Ctrl-C');
     expect(demo.output.split('\n')[0]).to.match(
       /^bullmq-ledger demo: queue \(BullMQ's PostgreSQL backend, schema bullmq\) and ledger \(schema bullmq_ledger\) on an embedded PostgreSQL 17 at postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres, removed at exit$/,
@@ -113,6 +113,15 @@ describe('the demo (npm run demo), as a user runs it', function () {
       failed: 7,
     });
     expect(demo.output).to.match(/History of job \d+ \(charge-card\), every attempt:/);
+    // --keep serves the dashboard on the ledger, and says where.
+    const dashboard = /The dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(demo.output)?.[1];
+    expect(dashboard, demo.output).to.be.a('string');
+    const overview = (await (await fetch(`${dashboard ?? ''}api/queues?since=1h`)).json()) as {
+      queues: Array<{ queueName: string; completedJobs: number; failedJobs: number }>;
+    };
+    expect(overview.queues).to.deep.equal([
+      { ...overview.queues[0], queueName: printed.queue, completedJobs: 51, failedJobs: 7 },
+    ]);
     demo.process.kill('SIGINT');
     expect(await demo.exit()).to.equal(130);
   });
