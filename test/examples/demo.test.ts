@@ -148,7 +148,16 @@ describe('the demo (npm run demo), as a user runs it', function () {
       expect(statSync(locked).mode & 0o777).to.equal(0o700);
       const clone = path.join(locked, 'clone');
       mkdirSync(clone);
-      for (const entry of ['package.json', 'tsconfig.json', 'src', 'exporter', 'schema', 'audit', 'examples']) {
+      for (const entry of [
+        'package.json',
+        'tsconfig.json',
+        'src',
+        'exporter',
+        'schema',
+        'audit',
+        'dashboard',
+        'examples',
+      ]) {
         execFileSync('cp', ['-a', path.join(root, entry), clone]);
       }
       execFileSync('cp', ['-al', path.join(root, 'node_modules'), clone]); // hard links: the same files, inside the locked folder
