@@ -8,6 +8,8 @@
 //   otel-context  A NodeTracerProvider registered and its context manager in use
 //                 (what any instrumented application pays), no BullMQ instrumentation.
 //   ledger        bullmq-ledger's BullMQInstrumentation.
+//   ledger-metrics  The same, with a MeterProvider registered (its metrics recorded for every
+//                 attempt; a Prometheus exporter's reader, never scraped during the run).
 //   bullmq-otel   BullMQ's own `telemetry` option with bullmq-otel, on the Queue and the Worker.
 //   ledger-pg     The whole product: the instrumentation and the ledger (LedgerSampler,
 //                 LedgerSpanProcessor, LedgerSpanExporter) writing into PostgreSQL. After the
@@ -19,7 +21,7 @@
 // postgresql://root@127.0.0.1:5432/test) is used by the last two, in a schema of their own.
 import { randomUUID } from 'node:crypto';
 
-const VARIANTS = ['plain', 'otel-context', 'ledger', 'bullmq-otel', 'ledger-pg', 'per-job-upsert'];
+const VARIANTS = ['plain', 'otel-context', 'ledger', 'ledger-metrics', 'bullmq-otel', 'ledger-pg', 'per-job-upsert'];
 const [variant, concurrencyArg, jobsArg] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
 const jobs = Number(jobsArg);
@@ -43,7 +45,7 @@ const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://root@127.0.0.1:543
 const schema = `bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 let provider;
 let ledgerProcessor;
-if (['otel-context', 'ledger', 'bullmq-otel'].includes(variant)) {
+if (['otel-context', 'ledger', 'ledger-metrics', 'bullmq-otel'].includes(variant)) {
   const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
   const { BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
   provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(countingExporter)] });
@@ -63,13 +65,23 @@ if (variant === 'otel-context') {
   const { context, ROOT_CONTEXT } = await import('@opentelemetry/api');
   context.with(ROOT_CONTEXT, () => undefined);
 }
-if (variant === 'ledger' || variant === 'ledger-pg') {
+let meterProvider;
+if (variant === 'ledger-metrics') {
+  const { MeterProvider } = await import('@opentelemetry/sdk-metrics');
+  const { PrometheusExporter } = await import('@opentelemetry/exporter-prometheus');
+  meterProvider = new MeterProvider({ readers: [new PrometheusExporter({ preventServerStart: true })] });
+}
+if (variant === 'ledger' || variant === 'ledger-metrics' || variant === 'ledger-pg') {
   // This file is ESM: `import('bullmq')` is patched only through the import hook.
   const { register } = await import('node:module');
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   const { registerInstrumentations } = await import('@opentelemetry/instrumentation');
   const { BullMQInstrumentation } = await import('bullmq-ledger');
-  registerInstrumentations({ instrumentations: [new BullMQInstrumentation()], tracerProvider: provider });
+  registerInstrumentations({
+    instrumentations: [new BullMQInstrumentation()],
+    tracerProvider: provider,
+    ...(meterProvider === undefined ? {} : { meterProvider }),
+  });
 }
 // BullMQ is loaded only now, after the instrumentation (if any) is registered.
 const { Queue, Worker } = await import('bullmq');

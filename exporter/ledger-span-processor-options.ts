@@ -1,4 +1,5 @@
 /** Options of LedgerSpanProcessor, checked and with defaults filled in. */
+import type { MeterProvider } from '@opentelemetry/api';
 
 export interface LedgerSpanProcessorOptions {
   /** Rows per database write. @defaultValue `500` */
@@ -23,6 +24,8 @@ export interface LedgerSpanProcessorOptions {
   readonly spool?: false | { readonly directory?: string; readonly staleAfterMs?: number };
   /** Deadline of `forceFlush()` and `shutdown()`, in ms. @defaultValue `30000` */
   readonly shutdownTimeoutMs?: number;
+  /** Where `bullmq_ledger.exporter.records` is counted. @defaultValue the global meter provider when the processor is created */
+  readonly meterProvider?: MeterProvider;
 }
 
 export interface ResolvedProcessorOptions {

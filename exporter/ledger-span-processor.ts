@@ -1,8 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
-import { diag } from '@opentelemetry/api';
-import type { Context } from '@opentelemetry/api';
-import { PACKAGE_NAME } from '../src/version';
+import { diag, metrics } from '@opentelemetry/api';
+import type { Context, Counter } from '@opentelemetry/api';
+import { ATTR_EXPORTER_RESULT, METRIC_EXPORTER_RECORDS } from '../src/metric-names';
+import { PACKAGE_NAME, PACKAGE_VERSION } from '../src/version';
 import type { LedgerRowSink } from './ledger-span-exporter';
 import { THIS_PROCESS } from './ledger-span-exporter';
 import { spanToLedgerRows } from './ledger-rows';
@@ -67,6 +68,7 @@ export class LedgerSpanProcessor {
   private shutdownPromise: Promise<void> | undefined;
   private lastErrorLog = 0;
   private readonly counts = { written: 0, retried: 0, spilled: 0, dropped: 0 };
+  private readonly recordsCounter: Counter;
 
   constructor(
     private readonly sink: LedgerRowSink,
@@ -78,6 +80,12 @@ export class LedgerSpanProcessor {
       );
     }
     this.options = resolveProcessorOptions(options);
+    this.recordsCounter = (options.meterProvider ?? metrics.getMeterProvider())
+      .getMeter(PACKAGE_NAME, PACKAGE_VERSION)
+      .createCounter(METRIC_EXPORTER_RECORDS, {
+        unit: '{record}',
+        description: 'Ledger rows written, writes retried, rows spilled to the spool or dropped',
+      });
     this.retryDelayMs = this.options.initialRetryDelayMs;
     this.batchLimit = this.options.maxBatchSize;
     const spool = this.options.spool;
@@ -124,6 +132,16 @@ export class LedgerSpanProcessor {
       ...this.counts,
       pending: this.queue.length + (this.inFlight?.rows.length ?? 0) + (this.spool?.pendingRows ?? 0),
     };
+  }
+
+  /** Counts in `stats()` and in the `bullmq_ledger.exporter.records` metric. */
+  private count(result: 'written' | 'retried' | 'spilled' | 'dropped', n: number): void {
+    this.counts[result] += n;
+    try {
+      this.recordsCounter.add(n, { [ATTR_EXPORTER_RESULT]: result });
+    } catch {
+      // a metrics SDK that throws must not stop the ledger
+    }
   }
 
   /** Writes everything waiting, replaying the spool, within `shutdownTimeoutMs`. Rows not written by then stay spooled. */
@@ -210,7 +228,7 @@ export class LedgerSpanProcessor {
     }
     this.inFlight = undefined;
     await batch.spool?.commit();
-    this.counts.written += batch.rows.length;
+    this.count('written', batch.rows.length);
     if (!this.healthy) diag.info('bullmq-ledger: the ledger database answers again; writing the rows that waited');
     this.healthy = true;
     this.retryDelayMs = this.options.initialRetryDelayMs;
@@ -230,7 +248,7 @@ export class LedgerSpanProcessor {
     }
     if (isRowError(err)) {
       void batch.spool?.commit();
-      this.counts.dropped += batch.rows.length;
+      this.count('dropped', batch.rows.length);
       diag.error(
         `bullmq-ledger: the ledger database refused a row for job ${batch.rows[0]?.record.id ?? '?'}; it is dropped: ${describeWriteError(err)}`,
       );
@@ -238,7 +256,7 @@ export class LedgerSpanProcessor {
       setImmediate(() => this.pump());
       return;
     }
-    this.counts.retried += 1;
+    this.count('retried', 1);
     this.healthy = false;
     this.logFailure(err);
     if (batch.spool !== undefined) {
@@ -265,7 +283,7 @@ export class LedgerSpanProcessor {
       this.drop(rows);
       return;
     }
-    this.counts.spilled += rows.length;
+    this.count('spilled', rows.length);
     const appended = this.spool.append(rows);
     this.pendingSpills.add(appended);
     void appended.then((ok) => {
@@ -275,7 +293,7 @@ export class LedgerSpanProcessor {
   }
 
   private drop(rows: readonly LedgerRows[]): void {
-    this.counts.dropped += rows.length;
+    this.count('dropped', rows.length);
     diag.error(
       `bullmq-ledger: dropped ${rows.length} ledger rows (${this.spool === undefined ? 'the spool is disabled and the in-memory queue is full' : 'the spool file could not be written'})`,
     );

@@ -12,6 +12,7 @@ import type { Attributes, Context, DiagLogger, Span, SpanContext, Tracer } from 
 import * as attr from './attributes';
 import { classifyAttempt, recordedMove } from './attempt-outcome';
 import type { AttemptClassification, BegunMove } from './attempt-outcome';
+import type { AttemptMetrics } from './attempt-metrics';
 import { jobIdOf, queueNameOf } from './bullmq-shapes';
 import { errorLimits } from './config';
 import type { ResolvedConfig } from './config';
@@ -31,6 +32,8 @@ export interface Attempt {
   /** The context the processor runs in: the span active, the producer's context as parent or not at all. */
   readonly context: Context;
   readonly attemptsMadeAtStart: number;
+  /** The queue's name, as the span names it. */
+  readonly queue: string;
   /** The last move BullMQ began while the attempt was unrecorded: the recorded one, if any succeeded. */
   lastMove?: BegunMove;
   /** The last value handed to BullMQ's failure handling. */
@@ -39,6 +42,8 @@ export interface Attempt {
 
 export interface ConsumerSpansDeps {
   readonly tracer: () => Tracer;
+  /** Where every ended attempt is counted, recorded span or not. */
+  readonly metrics: () => AttemptMetrics | undefined;
   readonly config: () => ResolvedConfig;
   readonly diag: DiagLogger;
 }
@@ -74,6 +79,7 @@ export class ConsumerSpans {
       startedAt,
       context: trace.setSpan(parent, span),
       attemptsMadeAtStart: job.attemptsMade,
+      queue: queueNameOf(worker) ?? job.queueName,
     };
     this.attempts.set(job, attempt);
     return attempt;
@@ -112,7 +118,7 @@ export class ConsumerSpans {
         finishedOnAtEnd: job.finishedOn,
       });
       const classification = classifyAttempt({ recorded, failure: attempt.failure });
-      this.setOutcome(span, job, classification, endedAt - attempt.startedAt);
+      this.setOutcome(span, attempt.queue, job, classification, endedAt - attempt.startedAt);
       if (recorded?.kind === 'completed' && span.isRecording()) {
         this.recordResultSummary(span, recorded.result, job);
       }
@@ -132,6 +138,7 @@ export class ConsumerSpans {
     try {
       this.setOutcome(
         span,
+        queueNameOf(worker) ?? job.queueName,
         job,
         { outcome: 'failed', final: true, isFailure: true, cause: { thrown: STALLED_LIMIT_FAILURE } },
         0,
@@ -162,19 +169,50 @@ export class ConsumerSpans {
     );
   }
 
-  private setOutcome(span: Span, job: BullMQJob, classification: AttemptClassification, durationMs: number): void {
-    span.setAttributes({
-      [attr.ATTR_ATTEMPT_OUTCOME]: classification.outcome,
-      [attr.ATTR_ATTEMPT_FINAL]: classification.final,
-      [attr.ATTR_BULLMQ_JOB_ATTEMPTS_MADE]: job.attemptsMade,
-      [attr.ATTR_ATTEMPT_DURATION_MS]: durationMs,
-    });
-    if (!classification.isFailure) return;
-    const details =
-      classification.cause === undefined
-        ? NOT_RECORDED
-        : errorToDetails(classification.cause.thrown, errorLimits(this.deps.config()));
-    recordErrorDetails(span, details, classification.outcome === 'stalled' ? 'attempt not recorded by BullMQ: ' : '');
+  private setOutcome(
+    span: Span,
+    queue: string,
+    job: BullMQJob,
+    classification: AttemptClassification,
+    durationMs: number,
+  ): void {
+    let errorType: string | undefined;
+    try {
+      span.setAttributes({
+        [attr.ATTR_ATTEMPT_OUTCOME]: classification.outcome,
+        [attr.ATTR_ATTEMPT_FINAL]: classification.final,
+        [attr.ATTR_BULLMQ_JOB_ATTEMPTS_MADE]: job.attemptsMade,
+        [attr.ATTR_ATTEMPT_DURATION_MS]: durationMs,
+      });
+      if (!classification.isFailure) return;
+      const details =
+        classification.cause === undefined
+          ? NOT_RECORDED
+          : errorToDetails(classification.cause.thrown, errorLimits(this.deps.config()));
+      errorType = details.type;
+      recordErrorDetails(span, details, classification.outcome === 'stalled' ? 'attempt not recorded by BullMQ: ' : '');
+    } finally {
+      this.recordMetrics(queue, classification, durationMs, errorType);
+    }
+  }
+
+  private recordMetrics(
+    queue: string,
+    classification: AttemptClassification,
+    durationMs: number,
+    errorType: string | undefined,
+  ): void {
+    try {
+      this.deps.metrics()?.record({
+        queue,
+        outcome: classification.outcome,
+        final: classification.final,
+        durationMs,
+        errorType: classification.isFailure ? (errorType ?? attr.ERROR_TYPE_OTHER) : undefined,
+      });
+    } catch (err) {
+      this.deps.diag.error('bullmq-ledger: recording attempt metrics failed', err);
+    }
   }
 
   private optInAttributes(job: BullMQJob, config: ResolvedConfig): Attributes {

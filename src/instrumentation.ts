@@ -4,6 +4,7 @@ import { classPrototype, hasMethod, isBullMQJob } from './bullmq-shapes';
 import type { WrappableMethod } from './bullmq-shapes';
 import { resolveConfig } from './config';
 import type { ResolvedConfig } from './config';
+import { AttemptMetrics } from './attempt-metrics';
 import { ConsumerSpans } from './consumer-spans';
 import type { Attempt } from './consumer-spans';
 import { ProducerSpans } from './producer-spans';
@@ -30,8 +31,12 @@ const PATCHED_CLASSES = ['Worker', 'Job', 'Queue', 'FlowProducer'] as const;
  * `import-in-the-middle` loader for ESM applications).
  */
 export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
+  /** Rebuilt when a meter provider is set; none registered: the API's no-op meter. */
+  private attemptMetrics: AttemptMetrics | undefined;
+
   private readonly consumer = new ConsumerSpans({
     tracer: () => this.tracer,
+    metrics: () => this.attemptMetrics,
     config: () => this.getConfig(),
     diag: this._diag,
   });
@@ -45,6 +50,12 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
   /** @throws InvalidConfigError when an option is invalid; the message says which and why. */
   constructor(config: BullMQInstrumentationConfig = {}) {
     super(PACKAGE_NAME, PACKAGE_VERSION, resolveConfig(config));
+    // The base class calls _updateMetricInstruments before this class's fields exist: build them again.
+    this._updateMetricInstruments();
+  }
+
+  protected override _updateMetricInstruments(): void {
+    this.attemptMetrics = new AttemptMetrics(this.meter);
   }
 
   /** @throws InvalidConfigError when an option is invalid; the current config is kept. */

@@ -1,19 +1,38 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { AlwaysOnSampler } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { LedgerSampler, LedgerSpanExporter, LedgerSpanProcessor } from '../../exporter';
+import { ATTR_EXPORTER_RESULT, METRIC_EXPORTER_RECORDS } from '../../src/metric-names';
 import { migrateLedger, WorkerJobRecord } from '../../schema';
 import { openLedgerDb } from '../helpers/ledger-db';
 import type { LedgerDb } from '../helpers/ledger-db';
 import { extraProcessor, sampler } from '../helpers/otel';
 import { uniqueSchema } from '../helpers/postgres';
 import { queueFixtures } from '../helpers/queues';
+import { TestMetricReader } from '../helpers/metrics';
 import { TcpProxy } from '../helpers/tcp-proxy';
 import { waitFor } from '../helpers/wait';
 
 describe('the ledger database unreachable for a while', () => {
+  const reader = new TestMetricReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+
+  /** `bullmq_ledger.exporter.records` by result, as a scrape would read it. */
+  async function recordsMetric(): Promise<Record<string, number>> {
+    const { resourceMetrics } = await reader.collect();
+    const metric = resourceMetrics.scopeMetrics
+      .flatMap((scope) => scope.metrics)
+      .find((candidate) => candidate.descriptor.name === METRIC_EXPORTER_RECORDS);
+    const sums: Record<string, number> = {};
+    for (const point of metric?.dataPoints ?? []) {
+      sums[String(point.attributes[ATTR_EXPORTER_RESULT])] = Number(point.value);
+    }
+    return sums;
+  }
+
   const fixture = queueFixtures();
   let proxy: TcpProxy;
   let writerDb: LedgerDb;
@@ -34,6 +53,7 @@ describe('the ledger database unreachable for a while', () => {
       initialRetryDelayMs: 50,
       maxRetryDelayMs: 400,
       spool: { directory: spoolDirectory },
+      meterProvider,
     });
     sampler.current = new LedgerSampler(new AlwaysOnSampler());
     extraProcessor.current = [processor];
@@ -46,6 +66,7 @@ describe('the ledger database unreachable for a while', () => {
     await readerDb.close();
     await proxy.close();
     rmSync(spoolDirectory, { recursive: true, force: true });
+    await meterProvider.shutdown();
   });
 
   async function finalRecords(queueName: string): Promise<number> {
@@ -83,5 +104,9 @@ describe('the ledger database unreachable for a while', () => {
     });
     await waitFor(() => processor.counters().pending === 0, { what: 'nothing pending' });
     expect(processor.counters().dropped).to.equal(0);
+    // The pipeline's own health, as a metric: the same counts.
+    const { written, retried, spilled } = processor.counters();
+    expect(await recordsMetric()).to.deep.equal({ written, retried, spilled });
+    expect(written).to.be.at.least(700);
   });
 });

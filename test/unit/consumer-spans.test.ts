@@ -15,7 +15,12 @@ import { REDIS, uniqueName } from '../helpers/queues';
 describe('ConsumerSpans: which move BullMQ recorded', () => {
   const exporter = new InMemorySpanExporter();
   const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer('test');
-  const consumer = new ConsumerSpans({ tracer: () => tracer, config: () => resolveConfig({}), diag });
+  const consumer = new ConsumerSpans({
+    tracer: () => tracer,
+    metrics: () => undefined,
+    config: () => resolveConfig({}),
+    diag,
+  });
   const queue = new bullmq.Queue(uniqueName('unit'), { connection: REDIS });
   const worker = { name: queue.name };
 

@@ -1,0 +1,69 @@
+/**
+ * Optional gauges from BullMQ `Queue` handles: how many jobs wait and how old
+ * the oldest is, so that a queue nobody consumes does not look idle.
+ */
+import { metrics } from '@opentelemetry/api';
+import type { MeterProvider } from '@opentelemetry/api';
+import * as attr from './attributes';
+import { METRIC_QUEUE_OLDEST_WAITING_AGE, METRIC_QUEUE_WAITING } from './metric-names';
+import { readFiniteNumber } from './safe-read';
+import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
+
+/** What the gauges read of a queue (a BullMQ `Queue` fits). */
+export interface ObservableQueue {
+  readonly name: string;
+  getWaitingCount(): Promise<number>;
+  getJobs(types: 'wait'[], start?: number, end?: number, asc?: boolean): Promise<unknown[]>;
+}
+
+export interface QueueGauges {
+  /** Stops observing (the gauges report nothing more). */
+  stop(): void;
+}
+
+/**
+ * Observes `queues` on every metric collection. A queue that cannot be read
+ * (Redis down) is left out of that collection; nothing is thrown.
+ */
+export function observeQueues(
+  queues: readonly ObservableQueue[],
+  options: { readonly meterProvider?: MeterProvider; readonly now?: () => number } = {},
+): QueueGauges {
+  for (const queue of queues) {
+    if (typeof queue?.getWaitingCount !== 'function' || typeof queue.getJobs !== 'function') {
+      throw new TypeError('bullmq-ledger: observeQueues needs BullMQ Queue instances');
+    }
+  }
+  const now = options.now ?? Date.now;
+  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(PACKAGE_NAME, PACKAGE_VERSION);
+  const waiting = meter.createObservableGauge(METRIC_QUEUE_WAITING, {
+    unit: '{job}',
+    description: 'Jobs waiting in the queue',
+  });
+  const oldest = meter.createObservableGauge(METRIC_QUEUE_OLDEST_WAITING_AGE, {
+    unit: 's',
+    description: 'Age of the oldest waiting job (0 when none waits)',
+  });
+  const callback = async (result: {
+    observe(metric: typeof waiting, value: number, attributes: Record<string, string>): void;
+  }): Promise<void> => {
+    await Promise.all(
+      queues.map(async (queue) => {
+        try {
+          const [count, [first]] = await Promise.all([queue.getWaitingCount(), queue.getJobs(['wait'], 0, 0, true)]);
+          const enqueuedAt = readFiniteNumber(first, 'timestamp');
+          const attributes = {
+            [attr.ATTR_MESSAGING_SYSTEM]: attr.MESSAGING_SYSTEM_BULLMQ,
+            [attr.ATTR_MESSAGING_DESTINATION_NAME]: queue.name,
+          };
+          result.observe(waiting, count, attributes);
+          result.observe(oldest, enqueuedAt === undefined ? 0 : Math.max(now() - enqueuedAt, 0) / 1000, attributes);
+        } catch {
+          // unreadable now: no point for this queue in this collection
+        }
+      }),
+    );
+  };
+  meter.addBatchObservableCallback(callback, [waiting, oldest]);
+  return { stop: () => meter.removeBatchObservableCallback(callback, [waiting, oldest]) };
+}
