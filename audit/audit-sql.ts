@@ -238,6 +238,98 @@ export function workerStatsQuery(schema: string, window: StatsWindow): Query {
   };
 }
 
+/** The ranges merged where they overlap or touch, in time order. */
+export function mergeRanges(ranges: readonly TimeRange[]): TimeRange[] {
+  const merged: TimeRange[] = [];
+  for (const range of [...ranges].sort((a, b) => a.since.getTime() - b.since.getTime())) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && range.since.getTime() <= last.until.getTime()) {
+      if (range.until.getTime() > last.until.getTime())
+        merged[merged.length - 1] = { since: last.since, until: range.until };
+    } else merged.push(range);
+  }
+  return merged;
+}
+
+function completedIn(range: TimeRange): Query {
+  return { sql: '(completed_at >= ? and completed_at < ?)', params: [range.since, range.until] };
+}
+
+/**
+ * Completed and failed-for-good jobs per queue in several windows that all
+ * end at `until` (the health judgement's 5 minutes to 3 days, and the range
+ * asked for), in one statement: for window `w` (its index in `sinces`), whole
+ * days and hours from the queue rollups, the partial hours from the records,
+ * read and counted in one pass for all windows. The counts equal queueStatsQuery's.
+ */
+export function finalOutcomesByWindowQuery(schema: string, until: Date, sinces: readonly Date[]): Query {
+  const windows = sinces.map((since) => windowSegments({ since, until }));
+  const parts: Query[] = windows.flatMap((segments, w) =>
+    rollupParts(schema, 'ledger_queue', `${w} as w, queue_name, completed_jobs, failed_jobs`, segments, {
+      sql: '',
+      params: [],
+    }),
+  );
+  const withEdges = windows.flatMap((segments, w) => (segments.edges.length === 0 ? [] : [{ w, segments }]));
+  if (withEdges.length > 0) {
+    // Each record of the partial hours once: a flag per window it falls in, counted per queue, then one row per window.
+    const flags = withEdges.map(({ w, segments }) => {
+      const filter = edgeFilter(segments.edges, completedIn);
+      return { sql: `${filter.sql} as in${w}`, params: filter.params };
+    });
+    const merged = edgeFilter(mergeRanges(withEdges.flatMap(({ segments }) => segments.edges)), completedIn);
+    const counts = withEdges.map(
+      ({ w }) =>
+        `count(*) filter (where completed and in${w}) as c${w}, count(*) filter (where not completed and in${w}) as f${w}`,
+    );
+    parts.push({
+      sql: `select v.w, e.queue_name, v.completed_jobs, v.failed_jobs
+    from (
+      select queue_name, ${counts.join(', ')}
+      from (
+        select queue_name, status = 'COMPLETED' as completed, ${flags.map((flag) => flag.sql).join(', ')}
+        from ${records(schema)}
+        where ${merged.sql} and (status = 'COMPLETED' or (status = 'FAILED' and final))
+      ) as r
+      group by queue_name
+    ) as e
+    cross join lateral (values ${withEdges.map(({ w }) => `(${w}, c${w}, f${w})`).join(', ')}) as v(w, completed_jobs, failed_jobs)`,
+      params: [...flags.flatMap((flag) => flag.params), ...merged.params],
+    });
+  }
+  if (parts.length === 0) return { sql: 'select 1 where false', params: [] };
+  return {
+    sql: `select w, queue_name, sum(completed_jobs)::int as completed_jobs, sum(failed_jobs)::int as failed_jobs
+  from (${parts.map((part) => part.sql).join('\n    union all\n    ')}) as x
+  group by w, queue_name
+  having sum(completed_jobs) + sum(failed_jobs) > 0
+  order by queue_name, w`,
+    params: parts.flatMap((part) => part.params),
+  };
+}
+
+/**
+ * Failed and stalled attempts that started in the range, per worker identity
+ * (service, host, pid, as workerStatsQuery groups them) and error name (named
+ * as failureGroupsQuery names them), most frequent first.
+ */
+export function workerFailuresByErrorQuery(schema: string, range: TimeRange): Query {
+  return {
+    sql: `select nullif(service_name, '') as service_name, nullif(host_name, '') as host_name,
+    nullif(process_pid, -1) as process_pid, error_name, count(*)::int as failures
+  from (
+    select coalesce(service_name, '') as service_name, coalesce(host_name, '') as host_name,
+      coalesce(process_pid, -1) as process_pid,
+      coalesce(error_details->>'name', case when outcome = 'stalled' then 'Stalled' else 'Error' end) as error_name
+    from ${attempts(schema)}
+    where outcome in ${FAILURE_OUTCOMES} and started_at >= ? and started_at < ?
+  ) as f
+  group by service_name, host_name, process_pid, error_name
+  order by count(*) desc, service_name, host_name, process_pid, error_name`,
+    params: [range.since, range.until],
+  };
+}
+
 const JOB_COLUMNS = `id, job_id, queue_name, job_name, status, attempt, retry_count, final, outcome,
     started_at, completed_at, enqueued_at, duration_ms, error_details, trace_id, span_id`;
 

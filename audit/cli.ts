@@ -2,9 +2,10 @@
 /**
  * `bullmq-ledger`: the ledger on the command line. Every failure is one line
  * on stderr that says what to do, and a non-zero exit code (2 for a wrong
- * command line, 1 otherwise).
+ * command line, 1 otherwise; `health` is a monitoring check, where any
+ * failure means "cannot tell": 3).
  */
-import { commandHelp, generalHelp, parseCommand, UsageError } from './cli/arguments';
+import { commandHelp, generalHelp, HEALTH_EXIT_CODES, parseCommand, UsageError } from './cli/arguments';
 import { planCommand } from './cli/commands';
 import { CliError, openLedgerDatabase } from './cli/connect';
 
@@ -24,25 +25,31 @@ async function main(argv: readonly string[]): Promise<number> {
   const schema = typeof parsed.options.schema === 'string' ? parsed.options.schema : undefined;
   const orm = await openLedgerDatabase(databaseUrl, schema, { requireTables: parsed.command !== 'migrate' });
   try {
-    await command(orm, {
+    const code = await command(orm, {
       out: (text) => process.stdout.write(`${text}\n`),
       err: (text) => process.stderr.write(text),
       errIsTerminal: process.stderr.isTTY,
     });
+    return code ?? 0;
   } finally {
     await orm.close(true);
   }
-  return 0;
 }
 
-main(process.argv.slice(2)).then(
+function failureExitCode(command: string | undefined, err: unknown): number {
+  if (command === 'health') return HEALTH_EXIT_CODES.cannotTell;
+  if (err instanceof UsageError) return 2;
+  return err instanceof CliError ? err.exitCode : 1;
+}
+
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    const usage = err instanceof UsageError;
-    const message = err instanceof Error ? err.message : String(err);
+    const message = (err instanceof Error ? err.message : String(err)).replace(/^bullmq-ledger: /, '');
     process.stderr.write(`bullmq-ledger: ${message.split('\n')[0] ?? message}\n`);
-    process.exitCode = usage ? 2 : err instanceof CliError ? err.exitCode : 1;
+    process.exitCode = failureExitCode(argv[0], err);
   },
 );

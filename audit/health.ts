@@ -1,47 +1,228 @@
 /**
- * Health judgements from ledger numbers, in one place so that every surface
- * (dashboard badges, CLI, alerts) applies the same thresholds.
+ * Health judgements from ledger counts: pure functions, no I/O. They apply
+ * the thresholds of health-thresholds.ts the way the Prometheus alert rules
+ * do, so that the dashboard's badges, `evaluateHealth`, the `health` CLI and
+ * the alerts agree. evaluate-health.ts reads the counts.
  */
+import {
+  BURN_RATE_CONDITIONS,
+  DEFAULT_SLO,
+  LOW_TRAFFIC_FAILURES,
+  MIN_FINISHED_JOBS,
+  windowMs,
+} from './health-thresholds';
+
+export { DEFAULT_SLO } from './health-thresholds';
 
 export type HealthState = 'healthy' | 'degraded' | 'critical' | 'unknown';
 
-/** The default objective: 99% of jobs that end, end completed. */
-export const DEFAULT_SLO = 0.99;
+/** Jobs that ended in a window: completed, or failed for good. */
+export interface FinalOutcomes {
+  readonly completedJobs: number;
+  readonly failedJobs: number;
+}
 
-/** Below this many finished jobs a ratio says little: the queue is `unknown` unless failures alone are alarming. */
-export const MIN_FINISHED_JOBS = 20;
-/** With little traffic, this many final failures still make a queue `degraded`. */
-export const LOW_TRAFFIC_FAILURES = 3;
-/** Burn rate (failure ratio / error budget) from which a queue is `critical`: the budget of a 30-day period gone in 5 days. */
-export const CRITICAL_BURN_RATE = 6;
-/** Burn rate above which a queue is `degraded`: spending its budget faster than it accrues. */
-export const DEGRADED_BURN_RATE = 1;
+/** Final outcomes per window name (`5m`, `1h`, ...); a window left out had none. */
+export type WindowOutcomes = Readonly<Partial<Record<string, FinalOutcomes>>>;
 
-export interface QueueHealth {
-  readonly state: HealthState;
-  /** failed / (completed + failed) of jobs that ended; null when none did. */
+/** The final-failure ratio and burn rate of one window. */
+export interface WindowHealth {
+  readonly window: string;
+  /** completedJobs + failedJobs. */
+  readonly finishedJobs: number;
+  readonly failedJobs: number;
+  /** failed / finished; null when no job ended. */
   readonly failureRatio: number | null;
-  /** failureRatio / (1 - slo); null when no job ended. */
+  /** failureRatio / (1 - slo): 1 spends the error budget exactly as fast as it accrues. Null when no job ended. */
   readonly burnRate: number | null;
 }
 
-/** A queue's health over a window from its final outcomes, against `slo` (0 < slo < 1). */
-export function queueHealth(
-  stats: { readonly completedJobs: number; readonly failedJobs: number },
+/** One multiwindow burn-rate condition of BURN_RATE_CONDITIONS, checked. */
+export interface ConditionCheck {
+  readonly severity: 'page' | 'ticket';
+  /** The burn rate both windows must reach. */
+  readonly burnRate: number;
+  readonly long: string;
+  readonly short: string;
+  /** At least MIN_FINISHED_JOBS final jobs in the long window: without them the condition cannot hold. */
+  readonly enoughTraffic: boolean;
+  readonly holds: boolean;
+}
+
+/** The low-traffic guard: when the fastest page condition lacks traffic, a few final failures still count. */
+export interface LowTrafficCheck {
+  /** Where the final failures are counted (LOW_TRAFFIC_FAILURES.window). */
+  readonly window: string;
+  readonly failedJobs: number;
+  /** The fastest page condition's long window, whose traffic decides whether the guard applies. */
+  readonly trafficWindow: string;
+  /** Fewer than MIN_FINISHED_JOBS final jobs in `trafficWindow`. */
+  readonly lowTraffic: boolean;
+  readonly holds: boolean;
+}
+
+/** The numbers of the requested range. */
+export interface RangeHealth {
+  readonly finishedJobs: number;
+  readonly failedJobs: number;
+  readonly failureRatio: number | null;
+  readonly burnRate: number | null;
+  /** 1 - burnRate: the share of the range's error budget not spent (negative: overspent). Null when no job ended. */
+  readonly errorBudgetLeft: number | null;
+}
+
+export interface QueueHealth {
+  readonly queueName: string;
+  readonly state: HealthState;
+  /** Why, in one line: the condition that holds, or what is missing to judge. */
+  readonly reason: string;
+  /** Every window the conditions read, shortest first. */
+  readonly windows: readonly WindowHealth[];
+  readonly conditions: readonly ConditionCheck[];
+  readonly lowTraffic: LowTrafficCheck;
+  readonly range: RangeHealth;
+}
+
+/** The windows the judgement reads (each condition's long and short, the low-traffic one), shortest first. */
+export const HEALTH_WINDOWS: readonly string[] = [
+  ...new Set<string>([...BURN_RATE_CONDITIONS.flatMap((c) => [c.long, c.short]), LOW_TRAFFIC_FAILURES.window]),
+].sort((a, b) => windowMs(a) - windowMs(b));
+
+/**
+ * The page condition with the shortest long window: below MIN_FINISHED_JOBS
+ * final jobs in it (TRAFFIC_WINDOW), the fastest page cannot fire, and the
+ * low-traffic guard takes over.
+ */
+const FASTEST_PAGE = [...BURN_RATE_CONDITIONS]
+  .filter((c) => c.severity === 'page')
+  .sort((a, b) => windowMs(a.long) - windowMs(b.long))[0];
+export const TRAFFIC_WINDOW: string = FASTEST_PAGE?.long ?? LOW_TRAFFIC_FAILURES.window;
+
+/** The longest long window: with too few jobs there, no condition can judge. */
+const LONGEST_WINDOW = HEALTH_WINDOWS[HEALTH_WINDOWS.length - 1] ?? TRAFFIC_WINDOW;
+
+const NONE: FinalOutcomes = { completedJobs: 0, failedJobs: 0 };
+
+/** Throws a RangeError unless 0 < slo < 1. */
+export function checkSlo(slo: unknown): number {
+  if (typeof slo !== 'number' || !(slo > 0 && slo < 1)) {
+    throw new RangeError(
+      `bullmq-ledger: slo must be a number between 0 and 1, exclusive (0.99: 99% of jobs complete), got ${String(slo)}`,
+    );
+  }
+  return slo;
+}
+
+/**
+ * `value >= threshold`, forgiving the rounding of a float division: 144
+ * failures of 1000 jobs against 99% is a burn rate of exactly 14.4, though
+ * 0.144 / (1 - 0.99) gives 14.399999999999986.
+ */
+function reaches(value: number | null, threshold: number): boolean {
+  return value !== null && value >= threshold * (1 - 1e-9);
+}
+
+function ratios(outcomes: FinalOutcomes, slo: number): Omit<WindowHealth, 'window'> {
+  const finishedJobs = outcomes.completedJobs + outcomes.failedJobs;
+  const failureRatio = finishedJobs === 0 ? null : outcomes.failedJobs / finishedJobs;
+  return {
+    finishedJobs,
+    failedJobs: outcomes.failedJobs,
+    failureRatio,
+    burnRate: failureRatio === null ? null : failureRatio / (1 - slo),
+  };
+}
+
+/** The numbers of a range, with the share of its error budget left. */
+export function rangeHealth(outcomes: FinalOutcomes, slo: number = DEFAULT_SLO): RangeHealth {
+  const numbers = ratios(outcomes, checkSlo(slo));
+  return { ...numbers, errorBudgetLeft: numbers.burnRate === null ? null : 1 - numbers.burnRate };
+}
+
+/** A burn rate as `14.4x`, `0.99x`, `100x` (three significant digits); `-` when no job ended. */
+export function formatBurnRate(burnRate: number | null): string {
+  return burnRate === null ? '-' : `${Number(burnRate.toPrecision(3))}x`;
+}
+
+/**
+ * A queue's state from its final outcomes per window (all ending at the same
+ * moment), as the alert rules judge it: `critical` when a page condition
+ * holds, `degraded` when the ticket condition or the low-traffic guard does,
+ * `unknown` when no condition has the traffic to judge, else `healthy`.
+ * `range` gives the numbers of the requested range, which do not change the state.
+ */
+export function judgeQueueHealth(
+  queueName: string,
+  windows: WindowOutcomes,
+  range: FinalOutcomes = NONE,
   slo: number = DEFAULT_SLO,
 ): QueueHealth {
-  if (!(slo > 0 && slo < 1))
-    throw new RangeError(`bullmq-ledger: slo must be between 0 and 1 (0.99 is 99%), got ${slo}`);
-  const finished = stats.completedJobs + stats.failedJobs;
-  if (finished === 0) return { state: 'unknown', failureRatio: null, burnRate: null };
-  const failureRatio = stats.failedJobs / finished;
-  const burnRate = failureRatio / (1 - slo);
+  checkSlo(slo);
+  const byWindow = new Map(HEALTH_WINDOWS.map((window) => [window, ratios(windows[window] ?? NONE, slo)]));
+  const at = (window: string): Omit<WindowHealth, 'window'> => byWindow.get(window) ?? ratios(NONE, slo);
+  const conditions: ConditionCheck[] = BURN_RATE_CONDITIONS.map((c) => {
+    const enoughTraffic = at(c.long).finishedJobs >= MIN_FINISHED_JOBS;
+    return {
+      severity: c.severity,
+      burnRate: c.burnRate,
+      long: c.long,
+      short: c.short,
+      enoughTraffic,
+      holds: enoughTraffic && reaches(at(c.long).burnRate, c.burnRate) && reaches(at(c.short).burnRate, c.burnRate),
+    };
+  });
+  const lowTrafficFailures = at(LOW_TRAFFIC_FAILURES.window).failedJobs;
+  const lowTraffic = at(TRAFFIC_WINDOW).finishedJobs < MIN_FINISHED_JOBS;
+  const guard: LowTrafficCheck = {
+    window: LOW_TRAFFIC_FAILURES.window,
+    failedJobs: lowTrafficFailures,
+    trafficWindow: TRAFFIC_WINDOW,
+    lowTraffic,
+    holds: lowTraffic && lowTrafficFailures >= LOW_TRAFFIC_FAILURES.failures,
+  };
+  const describe = (c: ConditionCheck): string =>
+    `burn rate ${formatBurnRate(at(c.long).burnRate)} over ${c.long} and ${formatBurnRate(at(c.short).burnRate)} over ${c.short} ` +
+    `(${c.severity === 'page' ? 'pages' : 'a ticket'} from ${c.burnRate}x)`;
+  const page = conditions.find((c) => c.holds && c.severity === 'page');
+  const ticket = conditions.find((c) => c.holds && c.severity === 'ticket');
   let state: HealthState;
-  if (finished < MIN_FINISHED_JOBS) state = stats.failedJobs >= LOW_TRAFFIC_FAILURES ? 'degraded' : 'unknown';
-  else if (burnRate >= CRITICAL_BURN_RATE) state = 'critical';
-  else if (burnRate > DEGRADED_BURN_RATE) state = 'degraded';
-  else state = 'healthy';
-  return { state, failureRatio, burnRate };
+  let reason: string;
+  if (page !== undefined) {
+    state = 'critical';
+    reason = describe(page);
+  } else if (ticket !== undefined) {
+    state = 'degraded';
+    reason = describe(ticket);
+  } else if (guard.holds) {
+    state = 'degraded';
+    reason =
+      `low traffic (${at(TRAFFIC_WINDOW).finishedJobs} final jobs in ${TRAFFIC_WINDOW}, under ${MIN_FINISHED_JOBS}): ` +
+      `${lowTrafficFailures} final failures in ${guard.window} (from ${LOW_TRAFFIC_FAILURES.failures})`;
+  } else if (!conditions.some((c) => c.enoughTraffic)) {
+    state = 'unknown';
+    reason = `too little traffic to judge: ${at(LONGEST_WINDOW).finishedJobs} final jobs in ${LONGEST_WINDOW} (needs ${MIN_FINISHED_JOBS})`;
+  } else {
+    state = 'healthy';
+    reason = `no condition holds: burn rate ${formatBurnRate(at(LONGEST_WINDOW).burnRate)} over ${LONGEST_WINDOW}`;
+  }
+  return {
+    queueName,
+    state,
+    reason,
+    windows: HEALTH_WINDOWS.map((window) => ({ window, ...at(window) })),
+    conditions,
+    lowTraffic: guard,
+    range: rangeHealth(range, slo),
+  };
+}
+
+const SEVERITY: Readonly<Record<HealthState, number>> = { unknown: 0, healthy: 1, degraded: 2, critical: 3 };
+
+/** The worst of several states: critical, then degraded, then healthy; unknown only when all are (or none). */
+export function worstState(states: Iterable<HealthState>): HealthState {
+  let worst: HealthState = 'unknown';
+  for (const state of states) if (SEVERITY[state] > SEVERITY[worst]) worst = state;
+  return worst;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * `bullmq-ledger/audit`: questions to the ledger (typed queries), and
- * reconciliation against what BullMQ still retains.
+ * `bullmq-ledger/audit`: questions to the ledger (typed queries), its health
+ * as the alert rules judge it, and reconciliation against what BullMQ still
+ * retains.
  */
 export { LedgerQueries } from './ledger-queries';
 export type {
@@ -18,5 +19,8 @@ export type {
 export { reconcile } from './reconcile';
 export type { ReconcilableQueue, ReconcileOptions, ReconcileResult } from './reconcile';
 export type { JobCursor, JobFilters, TimelineStep } from './audit-sql';
-export { queueHealth, reliabilityScore, DEFAULT_SLO } from './health';
-export type { HealthState, QueueHealth } from './health';
+export { evaluateHealth } from './evaluate-health';
+export type { HealthOptions, HealthReport, HealthSource } from './evaluate-health';
+export { reliabilityScore, DEFAULT_SLO } from './health';
+export type { ConditionCheck, HealthState, LowTrafficCheck, QueueHealth, RangeHealth, WindowHealth } from './health';
+export type { ErrorCount, WorkerHealth, WorkerIdentity } from './worker-health';

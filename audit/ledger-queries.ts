@@ -9,8 +9,10 @@ import type { ErrorDetailsColumn } from '../schema/worker-job-record';
 import * as sql from './audit-sql';
 import type { JobCursor, JobFilters, Query, StatsWindow, TimelineStep, TimeRange } from './audit-sql';
 import { estimateQuantile } from './duration-histogram';
+import type { FinalOutcomes } from './health';
 import { bool, count, date, errorDetails, isRow, json, num, numbers, requiredText, strings, text } from './row-readers';
 import type { Row } from './row-readers';
+import type { WorkerErrorCount } from './worker-health';
 
 export interface QueueStats {
   readonly queueName: string;
@@ -161,6 +163,38 @@ export class LedgerQueries {
   /** Attempts, failures and durations per worker identity (service, host, pid), least reliable first. */
   async workerStats(options: WindowOptions = {}): Promise<WorkerStats[]> {
     return (await this.rows(sql.workerStatsQuery(this.schema, statsWindowOf(options)))).map(toWorkerStats);
+  }
+
+  /**
+   * Completed and failed-for-good jobs per queue in each window from one of
+   * `sinces` to `until`, in one query (for the health judgement): per queue,
+   * the counts in the order of `sinces`. Queues with no job ending in any of
+   * the windows are left out.
+   */
+  async finalOutcomesByWindow(until: Date, sinces: readonly Date[]): Promise<Map<string, FinalOutcomes[]>> {
+    const rows = await this.rows(sql.finalOutcomesByWindowQuery(this.schema, until, sinces));
+    const byQueue = new Map<string, FinalOutcomes[]>();
+    for (const row of rows) {
+      const queueName = requiredText(row, 'queue_name');
+      const list = byQueue.get(queueName) ?? sinces.map(() => ({ completedJobs: 0, failedJobs: 0 }));
+      const w = count(row, 'w');
+      if (w >= 0 && w < list.length) {
+        list[w] = { completedJobs: count(row, 'completed_jobs'), failedJobs: count(row, 'failed_jobs') };
+      }
+      byQueue.set(queueName, list);
+    }
+    return byQueue;
+  }
+
+  /** Failed and stalled attempts that started in the window, per worker identity and error name. */
+  async workerFailuresByError(options: WindowOptions = {}): Promise<WorkerErrorCount[]> {
+    return (await this.rows(sql.workerFailuresByErrorQuery(this.schema, windowOf(options)))).map((row) => ({
+      serviceName: text(row, 'service_name'),
+      hostName: text(row, 'host_name'),
+      processPid: num(row, 'process_pid'),
+      errorName: requiredText(row, 'error_name'),
+      failures: count(row, 'failures'),
+    }));
   }
 
   /** The longest jobs whose newest attempt ended in the window. */

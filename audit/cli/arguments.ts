@@ -1,5 +1,7 @@
 /** The command line: commands, their options, help texts, and parsing with errors that say what to do. */
 import { parseArgs } from 'node:util';
+import { TRAFFIC_WINDOW } from '../health';
+import { BURN_RATE_CONDITIONS, LOW_TRAFFIC_FAILURES, MIN_FINISHED_JOBS } from '../health-thresholds';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -16,6 +18,28 @@ const COMMON: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print JSON instead of a table' },
   help: { type: 'boolean', description: 'show this help' },
 };
+
+/** How `health` exits, like a monitoring check (Nagios plugin codes: 3 is UNKNOWN). */
+export const HEALTH_EXIT_CODES = { healthy: 0, unknown: 0, degraded: 1, critical: 2, cannotTell: 3 } as const;
+
+/** The `health` command's judgement and exit codes, from the thresholds the alert rules use. */
+function healthNotes(): readonly string[] {
+  const rule = (severity: 'page' | 'ticket'): string =>
+    BURN_RATE_CONDITIONS.filter((c) => c.severity === severity)
+      .map((c) => `${c.burnRate}x over ${c.long} and ${c.short}`)
+      .join(', or ');
+  return [
+    `A queue is critical when its burn rate (final-failure ratio / (1 - slo)) reaches ${rule('page')};`,
+    `degraded at ${rule('ticket')}, or with ${LOW_TRAFFIC_FAILURES.failures} jobs failed for good in ${LOW_TRAFFIC_FAILURES.window}`,
+    `while fewer than ${MIN_FINISHED_JOBS} jobs ended in ${TRAFFIC_WINDOW}; unknown when no window has ${MIN_FINISHED_JOBS} ended jobs to judge.`,
+    '',
+    'exit codes:',
+    `  ${HEALTH_EXIT_CODES.healthy}  every queue healthy or unknown`,
+    `  ${HEALTH_EXIT_CODES.degraded}  a queue degraded`,
+    `  ${HEALTH_EXIT_CODES.critical}  a queue critical`,
+    `  ${HEALTH_EXIT_CODES.cannotTell}  cannot tell: the database does not answer, the ledger tables are missing, or a wrong command line`,
+  ];
+}
 
 export const COMMANDS = {
   migrate: { usage: 'migrate', summary: 'create or update the ledger tables', options: {}, positionals: [] },
@@ -66,6 +90,23 @@ export const COMMANDS = {
     options: { since: { type: 'string', description: 'window start (default 24h)' } },
     positionals: [],
   },
+  health: {
+    usage: 'health [--since 1h] [--until <time>] [--slo 0.99]',
+    summary: 'per-queue health and worker reliability; exits like a monitoring check',
+    options: {
+      since: {
+        type: 'string',
+        description: 'start of the range whose numbers and workers are shown (default 1h)',
+      },
+      until: { type: 'string', description: 'the moment judged: the alert windows end here (default now)' },
+      slo: {
+        type: 'string',
+        description: 'objective: the share of ended jobs that must complete, between 0 and 1 (default 0.99)',
+      },
+    },
+    positionals: [],
+    notes: healthNotes(),
+  },
   job: {
     usage: 'job <queue> <id>',
     summary: "a job's record and every attempt",
@@ -106,7 +147,14 @@ export const COMMANDS = {
   },
 } as const satisfies Record<
   string,
-  { usage: string; summary: string; options: Record<string, OptionSpec>; positionals: readonly string[] }
+  {
+    usage: string;
+    summary: string;
+    options: Record<string, OptionSpec>;
+    positionals: readonly string[];
+    /** Lines printed after the options in the command's --help. */
+    notes?: readonly string[];
+  }
 >;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -141,7 +189,16 @@ export function commandHelp(command: CommandName): string {
   const spec = COMMANDS[command];
   const options: Record<string, OptionSpec> = { ...spec.options, ...COMMON };
   const rows = Object.entries(options).map(([name, option]) => `  --${name.padEnd(14)} ${option.description}`);
-  return [`usage: bullmq-ledger ${spec.usage}`, '', spec.summary, '', 'options:', ...rows].join('\n');
+  const notes: readonly string[] = 'notes' in spec ? spec.notes : [];
+  return [
+    `usage: bullmq-ledger ${spec.usage}`,
+    '',
+    spec.summary,
+    '',
+    'options:',
+    ...rows,
+    ...(notes.length > 0 ? ['', ...notes] : []),
+  ].join('\n');
 }
 
 /** Parses argv (without node and the script). Throws UsageError with what was wrong. */

@@ -1,14 +1,17 @@
 /** What each CLI command does: ask the ledger, print a table or JSON. */
 import type { MikroORM } from '@mikro-orm/core';
 import { migrateLedger } from '../../schema';
+import { DEFAULT_HEALTH_RANGE, evaluateHealth } from '../evaluate-health';
+import type { HealthReport } from '../evaluate-health';
+import { formatBurnRate } from '../health';
 import { LedgerQueries } from '../ledger-queries';
 import type { JobSummary } from '../ledger-queries';
 import { reconcile } from '../reconcile';
-import { parseCount, parseTime, UsageError } from './arguments';
+import { HEALTH_EXIT_CODES, parseCount, parseTime, UsageError } from './arguments';
 import type { ParsedCommand } from './arguments';
 import { openQueue } from './connect';
 import { dashboardCredentials, serveDashboard } from './serve-dashboard';
-import { duration, percent, progressBar, renderTable } from './table';
+import { duration, formatCell, percent, progressBar, renderTable } from './table';
 
 export interface Output {
   out(text: string): void;
@@ -51,8 +54,60 @@ function jobTable(jobs: readonly JobSummary[]): string {
   );
 }
 
-/** A command whose options were checked: it only needs the database to run. */
-export type PlannedCommand = (orm: MikroORM, output: Output) => Promise<void>;
+function healthTables(report: HealthReport): string {
+  const windows = report.queues[0]?.windows.map((w) => w.window) ?? [];
+  const queues = renderTable(
+    [
+      'queue',
+      'state',
+      'jobs',
+      'failed',
+      'failure ratio',
+      'burn rate',
+      'budget left',
+      ...windows.map((w) => `burn ${w}`),
+      'why',
+    ],
+    report.queues.map((q) => [
+      q.queueName,
+      q.state,
+      q.range.finishedJobs,
+      q.range.failedJobs,
+      percent(q.range.failureRatio),
+      formatBurnRate(q.range.burnRate),
+      percent(q.range.errorBudgetLeft),
+      ...q.windows.map((w) => formatBurnRate(w.burnRate)),
+      q.reason,
+    ]),
+  );
+  const workers = renderTable(
+    ['service', 'host', 'pid', 'reliability', 'attempts', 'failures', 'stalled', 'failure rate', 'last seen', 'errors'],
+    report.workers.map((w) => [
+      w.serviceName,
+      w.hostName,
+      w.processPid,
+      percent(w.reliability),
+      w.attempts,
+      w.failures,
+      w.stalled,
+      percent(w.failureRatio),
+      w.lastSeen,
+      w.failuresByError.map((e) => `${e.errorName} ${e.failures}`).join(', '),
+    ]),
+  );
+  return [
+    `${report.state} at ${formatCell(report.until)} against an objective of ${percent(report.slo)}; jobs, failures and workers since ${formatCell(report.since)}`,
+    '',
+    'queues:',
+    queues,
+    '',
+    'workers:',
+    workers,
+  ].join('\n');
+}
+
+/** A command whose options were checked: it only needs the database to run. Resolves to its exit code (0 if none). */
+export type PlannedCommand = (orm: MikroORM, output: Output) => Promise<number | undefined>;
 
 /** Checks every option first (a wrong command line never waits for a connection), then returns the command. */
 export function planCommand(parsed: ParsedCommand): PlannedCommand {
@@ -144,6 +199,21 @@ export function planCommand(parsed: ParsedCommand): PlannedCommand {
             ]),
           ),
         );
+      };
+    }
+    case 'health': {
+      const range = window(options, DEFAULT_HEALTH_RANGE);
+      const sloText = stringOption(options, 'slo');
+      const slo = sloText === undefined ? undefined : Number(sloText);
+      if (slo !== undefined && !(slo > 0 && slo < 1)) {
+        throw new UsageError(
+          `--slo must be a number between 0 and 1, exclusive (0.99 for 99%), got "${sloText ?? ''}"`,
+        );
+      }
+      return async (orm, output) => {
+        const report = await evaluateHealth({ orm }, { ...range, slo });
+        print(output, options, report, () => healthTables(report));
+        return HEALTH_EXIT_CODES[report.state];
       };
     }
     case 'job': {

@@ -1,6 +1,7 @@
 /** `/` and `/api/queues`: per-queue outcomes, health, durations and a completion chart over a range. */
 import type { QueueStats, TimelineBin } from '../../audit/ledger-queries';
-import { queueHealth } from '../../audit/health';
+import { evaluateQueueHealth } from '../../audit/evaluate-health';
+import { DEFAULT_SLO, judgeQueueHealth } from '../../audit/health';
 import type { QueueHealth } from '../../audit/health';
 import type { TimelineStep } from '../../audit/audit-sql';
 import { completionChart } from '../completion-chart';
@@ -48,11 +49,24 @@ export async function overviewView(ctx: ViewContext): Promise<ViewResult> {
   const range = rangeParams(ctx.params, ctx.now);
   const until = range.until ?? new Date(ctx.now);
   const { step, binMs } = chartStep(until.getTime() - range.since.getTime());
-  const [stats, bins] = await Promise.all([
+  // Judged at the end of the current minute (like a relative `since`, counted in whole minutes) so that
+  // the view, and its ETag, stay the same while the ledger does; the windows still take in every job so far.
+  const health = {
+    since: range.since,
+    until: range.until ?? new Date(Math.floor(ctx.now / MINUTE) * MINUTE + MINUTE),
+    slo: DEFAULT_SLO,
+  };
+  const [stats, bins, judged] = await Promise.all([
     ctx.queries.allQueueStats(range.until === undefined ? { since: range.since } : range),
     ctx.queries.completionTimeline({ since: range.since, until, step }),
+    evaluateQueueHealth(ctx.queries, health),
   ]);
-  const queues: QueueOverview[] = stats.map((queue) => ({ ...queue, health: queueHealth(queue) }));
+  const healthOf = new Map(judged.map((queue) => [queue.queueName, queue]));
+  const queues: QueueOverview[] = stats.map((queue) => ({
+    ...queue,
+    // A queue with no job ending in the windows or the range (only pending ones) has nothing to judge.
+    health: healthOf.get(queue.queueName) ?? judgeQueueHealth(queue.queueName, {}, undefined, health.slo),
+  }));
   const timeline = fillBins(bins, range.since, until, binMs);
   const slowestQueues = queues
     .filter((queue) => queue.p95DurationMs !== null)
@@ -66,6 +80,7 @@ export async function overviewView(ctx: ViewContext): Promise<ViewResult> {
   const data = {
     since: range.since,
     until: range.until ?? null,
+    health: { until: health.until, slo: health.slo },
     queues,
     timeline: { binMs, bins: timeline },
     slowestQueues,
@@ -108,7 +123,7 @@ export async function overviewView(ctx: ViewContext): Promise<ViewResult> {
                     <td>
                       <span
                         class="badge ${queue.health.state}"
-                        title="${queue.health.burnRate === null ? 'no finished job' : `burn rate ${queue.health.burnRate.toFixed(1)}x of a 99% objective`}"
+                        title="${queue.health.reason}; objective ${formatPercent(health.slo)}"
                         >${queue.health.state}</span
                       >
                     </td>

@@ -1,42 +1,15 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { prepareBatch } from '../../exporter/ledger-batch';
 import { LedgerWriter } from '../../exporter/ledger-writer';
 import { ledgerMigrations } from '../../schema';
+import { runCli } from '../helpers/cli';
 import { openLedgerDb } from '../helpers/ledger-db';
 import type { LedgerDb } from '../helpers/ledger-db';
 import { attemptRows } from '../helpers/ledger-rows';
 import { DATABASE_URL } from '../helpers/postgres';
 import { queueFixtures } from '../helpers/queues';
 
-const CLI = path.resolve(__dirname, '../../dist/audit/cli.js');
-const execFileAsync = promisify(execFile);
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI as a user does, in a child process. */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...env },
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const failed = err as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof failed.code === 'number' ? failed.code : -1,
-      stdout: failed.stdout ?? '',
-      stderr: failed.stderr ?? '',
-    };
-  }
-}
+const cli = runCli;
 
 describe('the bullmq-ledger CLI, run as a child process', () => {
   let db: LedgerDb;
@@ -127,7 +100,17 @@ describe('the bullmq-ledger CLI, run as a child process', () => {
   });
 
   it('answers --help for every command', async () => {
-    for (const command of ['migrate', 'stats', 'failures', 'slowest', 'stuck', 'workers', 'job', 'reconcile']) {
+    for (const command of [
+      'migrate',
+      'stats',
+      'failures',
+      'slowest',
+      'stuck',
+      'workers',
+      'health',
+      'job',
+      'reconcile',
+    ]) {
       const help = await cli([command, '--help']);
       expect(help.code).to.equal(0);
       expect(help.stdout).to.match(new RegExp(`^usage: bullmq-ledger ${command}`));

@@ -159,4 +159,35 @@ describe('stats over any window: rollups for whole hours, rows for the rest', ()
       );
     }
   });
+
+  it('counts final outcomes of several windows ending together as a count over the records does', async () => {
+    const s = `"${db.schema}"`;
+    let compared = 0;
+    for (const window of windows()) {
+      if (window.until === undefined) continue;
+      const until = window.until;
+      // The window, one ending at the same moment 7 hours longer (days, hours and edges of its own), and an empty one.
+      const sinces = [window.since, new Date(window.since.getTime() - 7 * HOUR - 61_000), until];
+      const actual = await queries.finalOutcomesByWindow(until, sinces);
+      for (const [w, since] of sinces.entries()) {
+        const expected = await rows(
+          `select queue_name, count(*) filter (where status = 'COMPLETED')::int as completed,
+            count(*) filter (where status = 'FAILED' and final)::int as failed
+          from ${s}.worker_job_records where completed_at >= ? and completed_at < ?
+          group by queue_name having count(*) filter (where status = 'COMPLETED' or (status = 'FAILED' and final)) > 0
+          order by queue_name`,
+          [since, until],
+        );
+        const label = `${since.toISOString()} to ${until.toISOString()}`;
+        expect(
+          [...actual]
+            .map(([queue, counts]) => [queue, counts[w]?.completedJobs, counts[w]?.failedJobs])
+            .filter(([, completed, failed]) => completed !== 0 || failed !== 0),
+          label,
+        ).to.deep.equal(expected.map((row) => [row.queue_name, row.completed, row.failed]));
+        compared += expected.length;
+      }
+    }
+    expect(compared, 'queue windows with finished jobs').to.be.greaterThan(40);
+  });
 });

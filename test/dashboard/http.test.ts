@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { LedgerQueries } from '../../audit';
+import { evaluateHealth, LedgerQueries } from '../../audit';
 import { prepareBatch } from '../../exporter/ledger-batch';
 import type { LedgerRows } from '../../exporter/ledger-rows';
 import { LedgerWriter } from '../../exporter/ledger-writer';
@@ -83,17 +83,27 @@ describe('dashboard over HTTP', () => {
   });
 
   it('serves the API twins from the same queries as the query API', async () => {
-    const overview = await json(await server.get('/api/queues?since=24h'));
-    expect(overview)
-      .to.have.property('queues')
-      .that.deep.equals(
-        roundTrip(
-          (await queries.allQueueStats({ since: new Date(Date.now() - 24 * HOUR) })).map((stats) => ({
-            ...stats,
-            health: overviewHealth(stats.completedJobs, stats.failedJobs),
-          })),
-        ),
-      );
+    const overview = (await json(await server.get('/api/queues?since=24h'))) as {
+      since: string;
+      health: { until: string; slo: number };
+      queues: unknown[];
+    };
+    const since = new Date(overview.since);
+    expect(since.getTime()).to.be.closeTo(Date.now() - 24 * HOUR, 2 * 60_000);
+    // The badges are evaluateHealth's judgement at the end of the current minute, over the same range.
+    const until = new Date(overview.health.until);
+    expect(until.getTime() % 60_000).to.equal(0);
+    expect(until.getTime() - Date.now()).to.be.within(0, 60_000);
+    expect(overview.health.slo).to.equal(0.99);
+    const health = await evaluateHealth({ orm: db.orm }, { since, until });
+    expect(overview.queues).to.deep.equal(
+      roundTrip(
+        (await queries.allQueueStats({ since })).map((stats) => ({
+          ...stats,
+          health: health.queues.find((queue) => queue.queueName === stats.queueName),
+        })),
+      ),
+    );
     const failures = await json(await server.get(`/api/failures?since=24h&queue=${reports}`));
     expect(failures)
       .to.have.property('groups')
@@ -122,9 +132,18 @@ describe('dashboard over HTTP', () => {
       // 2 retries before each final failure, 1 before each odd id's success, retrying jobs: 2 each.
       retriedAttempts: 5 * 2 + odd.length + 3 * 2,
     });
-    expect(emailsRow?.health).to.deep.include({ state: 'critical' });
+    // 5 of 73 jobs failed for good an hour ago: a burn rate of 6.8x over 6h and 3d, but none over the
+    // last 30 minutes, so no page: the ticket condition holds.
+    expect(emailsRow?.health).to.deep.include({
+      state: 'degraded',
+      reason: 'burn rate 6.85x over 3d and 6.85x over 6h (a ticket from 1x)',
+    });
+    expect(body.queues.find((queue) => queue.queueName === reports)?.health).to.deep.include({ state: 'unknown' });
     const page = await (await server.get('/?since=24h')).text();
     expect(page).to.include(`data-queue="${emails}"`);
+    expect(page).to.match(
+      /class="badge degraded"\s+title="burn rate 6\.85x over 3d and 6\.85x over 6h \(a ticket from 1x\); objective 99\.0%"\s*>degraded</,
+    );
     expect(page).to.match(new RegExp(`data-col="completed">\\s*${60 + odd.length}\\s*<`));
   });
 
@@ -465,22 +484,3 @@ describe('dashboard over HTTP', () => {
     }
   });
 });
-
-function overviewHealth(completed: number, failed: number): unknown {
-  // The same judgement the dashboard makes (audit/health.ts), restated: 20 or more finished jobs, burn rate vs 1% budget.
-  const finished = completed + failed;
-  if (finished === 0) return { state: 'unknown', failureRatio: null, burnRate: null };
-  const failureRatio = failed / finished;
-  const burnRate = failureRatio / (1 - 0.99);
-  const state =
-    finished < 20
-      ? failed >= 3
-        ? 'degraded'
-        : 'unknown'
-      : burnRate >= 6
-        ? 'critical'
-        : burnRate > 1
-          ? 'degraded'
-          : 'healthy';
-  return { state, failureRatio, burnRate };
-}
