@@ -6,7 +6,12 @@ const { context, propagation, trace } = require('@opentelemetry/api');
 const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
 const { W3CTraceContextPropagator } = require('@opentelemetry/core');
 const { registerInstrumentations } = require('@opentelemetry/instrumentation');
-const { AlwaysOffSampler, InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } = require('@opentelemetry/sdk-trace');
+const {
+  AlwaysOffSampler,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+} = require('@opentelemetry/sdk-trace');
 const { Client } = require('pg');
 const { BullMQInstrumentation } = require('bullmq-ledger');
 const { LedgerSampler, LedgerSpanExporter, LedgerSpanProcessor } = require('bullmq-ledger/exporter');
@@ -17,7 +22,9 @@ const schema = `bl_otel3_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 const backend = new InMemorySpanExporter();
-const ledger = new LedgerSpanProcessor(new LedgerSpanExporter({ clientUrl: databaseUrl, schema, migrate: true }), { flushIntervalMs: 50 });
+const ledger = new LedgerSpanProcessor(new LedgerSpanExporter({ clientUrl: databaseUrl, schema, migrate: true }), {
+  flushIntervalMs: 50,
+});
 const provider = new TracerProvider({
   sampler: new LedgerSampler(new AlwaysOffSampler()),
   spanProcessors: [new SimpleSpanProcessor({ exporter: backend }), ledger],
@@ -31,10 +38,14 @@ async function main() {
   const name = `bl-otel3-ledger-${randomUUID().slice(0, 8)}`;
   const queue = new Queue(name, { connection });
   let completed = 0;
-  const worker = new Worker(name, async (job) => {
-    if (job.attemptsMade === 0 && job.name === 'flaky') throw new Error('first try');
-    return 'ok';
-  }, { connection });
+  const worker = new Worker(
+    name,
+    async (job) => {
+      if (job.attemptsMade === 0 && job.name === 'flaky') throw new Error('first try');
+      return 'ok';
+    },
+    { connection },
+  );
   const done = new Promise((resolve) => worker.on('completed', () => ++completed === 20 && resolve()));
   await queue.addBulk(Array.from({ length: 19 }, (_, i) => ({ name: 'job', data: { i } })));
   await queue.add('flaky', {}, { attempts: 2 });
@@ -48,7 +59,9 @@ async function main() {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const records = await client.query(`select status, count(*)::int as n from "${schema}".worker_job_records group by status`);
+    const records = await client.query(
+      `select status, count(*)::int as n from "${schema}".worker_job_records group by status`,
+    );
     const attempts = await client.query(`select count(*)::int as n from "${schema}".worker_job_attempts`);
     assert.deepEqual(records.rows, [{ status: 'COMPLETED', n: 20 }]);
     assert.equal(attempts.rows[0].n, 21);

@@ -46,9 +46,14 @@ async function main() {
   const send = spans.find((span) => span.name === `send ${name}`);
   const attempts = spans.filter((span) => span.name === `process ${name}`);
   assert.ok(send, 'a send span');
-  assert.deepEqual(attempts.map((span) => span.attributes[ATTR_ATTEMPT_OUTCOME]), ['retry', 'completed']);
+  assert.deepEqual(
+    attempts.map((span) => span.attributes[ATTR_ATTEMPT_OUTCOME]),
+    ['retry', 'completed'],
+  );
   for (const attempt of attempts) assert.equal(attempt.links[0]?.context.spanId, send.spanContext().spanId);
-  const apiVersion = JSON.parse(readFileSync(path.join(__dirname, 'node_modules/@opentelemetry/api/package.json'), 'utf8')).version;
+  const apiVersion = JSON.parse(
+    readFileSync(path.join(__dirname, 'node_modules/@opentelemetry/api/package.json'), 'utf8'),
+  ).version;
   console.log(`OpenTelemetry 3.x line (@opentelemetry/api ${apiVersion}): spans as expected`);
 }
 
