@@ -8,6 +8,7 @@ import {
   Migration20261207000000DashboardActions,
 } from './migrations/Migration20261207000000DashboardActions';
 import { Migration20261208000000SearchIndexes } from './migrations/Migration20261208000000SearchIndexes';
+import { Migration20261209000000CombinedRollupTriggers } from './migrations/Migration20261209000000CombinedRollupTriggers';
 
 /** The ledger's migrations, in order, for a host's `migrations.migrationsList`. */
 export const ledgerMigrations = [
@@ -16,6 +17,7 @@ export const ledgerMigrations = [
   { name: 'Migration20261206000000Rollups', class: Migration20261206000000Rollups },
   { name: 'Migration20261207000000DashboardActions', class: Migration20261207000000DashboardActions },
   { name: 'Migration20261208000000SearchIndexes', class: Migration20261208000000SearchIndexes },
+  { name: 'Migration20261209000000CombinedRollupTriggers', class: Migration20261209000000CombinedRollupTriggers },
 ] as const;
 
 /** Where `migrateLedger` records what it applied: not the host's own migrations table. */

@@ -273,3 +273,165 @@ function applyWorkerDeltas(s: string, rows: string, grain: Grain): string {
     duration_buckets = ${s}."ledger_add_arrays"(h.duration_buckets, excluded.duration_buckets),
     last_seen = greatest(h.last_seen, excluded.last_seen);`;
 }
+
+/**
+ * The trigger functions, written so that one statement per kind of rollup
+ * folds the changed rows into the hourly rollup and derives the daily deltas
+ * from the hourly ones (instead of folding the transition table once per
+ * grain). Installed by Migration20261209000000CombinedRollupTriggers.
+ */
+export function combinedTriggerFunctions(s: string): string[] {
+  return [QUEUE, WORKER].flatMap((kind) =>
+    TRIGGER_CHANGES.map((change) => {
+      const name = `${kind.source}_rollup_${change}`;
+      const body =
+        change === 'truncate'
+          ? GRAINS.map((grain) => `truncate ${s}."${kind.table(grain)}";`).join('\n  ')
+          : [
+              kind === QUEUE
+                ? applyQueueBothGrains(s, CHANGED_ROWS[change])
+                : applyWorkerBothGrains(s, CHANGED_ROWS[change]),
+              ...(kind === WORKER && change !== 'insert' ? GRAINS.map((grain) => lastSeenRepair(s, grain)) : []),
+            ].join('\n  ');
+      return `create or replace function ${s}."${name}"() returns trigger language plpgsql as $fn$
+begin
+  ${body}
+  return null;
+end $fn$;`;
+    }),
+  );
+}
+
+/** The per-grain trigger functions of the first version (for the down() of the combined ones). */
+export function perGrainTriggerFunctions(s: string): string[] {
+  return [QUEUE, WORKER].flatMap((kind) =>
+    triggers(s, kind)
+      .filter((statement) => statement.startsWith('create function'))
+      .map((statement) => statement.replace(/^create function/, 'create or replace function')),
+  );
+}
+
+const TRIGGER_CHANGES = ['insert', 'update', 'delete', 'truncate'] as const;
+
+const CHANGED_ROWS = {
+  insert: 'select n.*, 1 as sign from new_rows as n',
+  update: 'select o.*, -1 as sign from old_rows as o union all select n.*, 1 as sign from new_rows as n',
+  delete: 'select o.*, -1 as sign from old_rows as o',
+} as const;
+
+const DAY_OF_HOUR = (column: string): string => `(date_trunc('day', ${column} at time zone 'UTC') at time zone 'UTC')`;
+
+/** Adds the deltas of `rows` (with a `sign`) to `ledger_queue_hours` and, summed per day, `ledger_queue_days`. */
+function applyQueueBothGrains(s: string, rows: string): string {
+  const counts = [
+    'total_jobs',
+    'completed_jobs',
+    'failed_jobs',
+    'retrying_jobs',
+    'pending_jobs',
+    'retried_attempts',
+    'duration_count',
+  ];
+  const nonZero = (t: string): string =>
+    [...counts, 'duration_sum_ms'].map((column) => `${t}.${column} <> 0`).join(' or ');
+  const upsert = (
+    grain: Grain,
+    from: string,
+    buckets: string,
+  ): string => `insert into ${s}."ledger_queue_${grain}s" as h (${grain}, queue_name, ${counts.join(', ')}, duration_sum_ms, duration_buckets)
+    select k.${grain}, k.queue_name, ${counts.map((column) => `k.${column}`).join(', ')}, k.duration_sum_ms, coalesce(ba.buckets, '{}')
+    from ${from} as k left join ${buckets} as ba using (${grain}, queue_name)
+    where ba.buckets is not null or ${nonZero('k')}
+    order by k.${grain}, k.queue_name
+    on conflict (${grain}, queue_name) do update set
+      ${counts.map((column) => `${column} = h.${column} + excluded.${column}`).join(',\n      ')},
+      duration_sum_ms = h.duration_sum_ms + excluded.duration_sum_ms,
+      duration_buckets = ${s}."ledger_add_arrays"(h.duration_buckets, excluded.duration_buckets)`;
+  return `with c as (
+    select r.queue_name, r.sign, r.status::text as status, r.final, r.retry_count,
+      ${truncated('hour', "coalesce(r.completed_at, case when r.status = 'PENDING' then r.enqueued_at end)")} as hour,
+      case when r.final then r.duration_ms end as duration_ms,
+      case when r.final and r.duration_ms is not null then ${bucketOf('r.duration_ms')} end as bucket
+    from (${rows}) as r
+  ), k as (
+    select hour, queue_name,
+      sum(sign)::int as total_jobs,
+      coalesce(sum(sign) filter (where status = 'COMPLETED'), 0)::int as completed_jobs,
+      coalesce(sum(sign) filter (where status = 'FAILED' and final), 0)::int as failed_jobs,
+      coalesce(sum(sign) filter (where status = 'FAILED' and not final), 0)::int as retrying_jobs,
+      coalesce(sum(sign) filter (where status = 'PENDING'), 0)::int as pending_jobs,
+      sum(sign * (retry_count + case when status = 'FAILED' and not final then 1 else 0 end))::int as retried_attempts,
+      coalesce(sum(sign) filter (where duration_ms is not null), 0)::int as duration_count,
+      coalesce(sum(sign * duration_ms::numeric) filter (where duration_ms is not null), 0) as duration_sum_ms
+    from c where hour is not null group by hour, queue_name
+  ), b as (
+    select hour, queue_name, bucket, sum(sign)::int as n from c where bucket is not null and hour is not null
+    group by hour, queue_name, bucket having sum(sign) <> 0
+  ), ba as (
+    select hour, queue_name, ${s}."ledger_bucket_array"(array_agg(bucket), array_agg(n)) as buckets from b group by hour, queue_name
+  ), hours as (
+    ${upsert('hour', 'k', 'ba')}
+  ), kd as (
+    select ${DAY_OF_HOUR('hour')} as day, queue_name, ${counts.map((column) => `sum(${column})::int as ${column}`).join(', ')},
+      sum(duration_sum_ms) as duration_sum_ms
+    from k group by 1, 2
+  ), bd as (
+    select ${DAY_OF_HOUR('hour')} as day, queue_name, bucket, sum(n)::int as n from b group by 1, 2, 3 having sum(n) <> 0
+  ), bad as (
+    select day, queue_name, ${s}."ledger_bucket_array"(array_agg(bucket), array_agg(n)) as buckets from bd group by day, queue_name
+  )
+  ${upsert('day', 'kd', 'bad')};`;
+}
+
+/** Adds the deltas of `rows` (with a `sign`) to `ledger_worker_hours` and, summed per day, `ledger_worker_days`. */
+function applyWorkerBothGrains(s: string, rows: string): string {
+  const counts = ['attempts', 'failures', 'stalled', 'duration_count'];
+  const key = 'service_name, host_name, process_pid';
+  const upsert = (
+    grain: Grain,
+    from: string,
+    buckets: string,
+  ): string => `insert into ${s}."ledger_worker_${grain}s" as h (${grain}, ${key}, ${counts.join(', ')}, duration_sum_ms, duration_buckets, last_seen)
+    select k.${grain}, k.service_name, k.host_name, k.process_pid, ${counts.map((column) => `k.${column}`).join(', ')},
+      k.duration_sum_ms, coalesce(ba.buckets, '{}'), k.last_seen
+    from ${from} as k left join ${buckets} as ba using (${grain}, ${key})
+    where ba.buckets is not null or ${counts.map((column) => `k.${column} <> 0`).join(' or ')} or k.duration_sum_ms <> 0 or k.last_seen is not null
+    order by k.${grain}, k.service_name, k.host_name, k.process_pid
+    on conflict (${grain}, ${key}) do update set
+      ${counts.map((column) => `${column} = h.${column} + excluded.${column}`).join(',\n      ')},
+      duration_sum_ms = h.duration_sum_ms + excluded.duration_sum_ms,
+      duration_buckets = ${s}."ledger_add_arrays"(h.duration_buckets, excluded.duration_buckets),
+      last_seen = greatest(h.last_seen, excluded.last_seen)`;
+  return `with c as (
+    select ${truncated('hour', 'a.started_at')} as hour, coalesce(a.service_name, '') as service_name,
+      coalesce(a.host_name, '') as host_name, coalesce(a.process_pid, -1) as process_pid,
+      a.sign, a.outcome, a.duration_ms, a.ended_at,
+      case when a.duration_ms is not null then ${bucketOf('a.duration_ms')} end as bucket
+    from (${rows}) as a
+  ), k as (
+    select hour, ${key},
+      sum(sign)::int as attempts,
+      coalesce(sum(sign) filter (where outcome in ('retry', 'failed', 'stalled')), 0)::int as failures,
+      coalesce(sum(sign) filter (where outcome = 'stalled'), 0)::int as stalled,
+      coalesce(sum(sign) filter (where duration_ms is not null), 0)::int as duration_count,
+      coalesce(sum(sign * duration_ms::numeric) filter (where duration_ms is not null), 0) as duration_sum_ms,
+      max(ended_at) filter (where sign > 0) as last_seen
+    from c where hour is not null group by hour, ${key}
+  ), b as (
+    select hour, ${key}, bucket, sum(sign)::int as n from c where bucket is not null and hour is not null
+    group by hour, ${key}, bucket having sum(sign) <> 0
+  ), ba as (
+    select hour, ${key}, ${s}."ledger_bucket_array"(array_agg(bucket), array_agg(n)) as buckets from b group by hour, ${key}
+  ), hours as (
+    ${upsert('hour', 'k', 'ba')}
+  ), kd as (
+    select ${DAY_OF_HOUR('hour')} as day, ${key}, ${counts.map((column) => `sum(${column})::int as ${column}`).join(', ')},
+      sum(duration_sum_ms) as duration_sum_ms, max(last_seen) as last_seen
+    from k group by 1, 2, 3, 4
+  ), bd as (
+    select ${DAY_OF_HOUR('hour')} as day, ${key}, bucket, sum(n)::int as n from b group by 1, 2, 3, 4, 5 having sum(n) <> 0
+  ), bad as (
+    select day, ${key}, ${s}."ledger_bucket_array"(array_agg(bucket), array_agg(n)) as buckets from bd group by day, ${key}
+  )
+  ${upsert('day', 'kd', 'bad')};`;
+}

@@ -8,6 +8,7 @@ import {
   Migration20261206000000Rollups,
   Migration20261207000000DashboardActions,
   Migration20261208000000SearchIndexes,
+  Migration20261209000000CombinedRollupTriggers,
   ledgerEntities,
   ledgerMigrations,
   migrateLedger,
@@ -41,6 +42,7 @@ describe('schema: entities and migrations', () => {
         'Migration20261206000000Rollups',
         'Migration20261207000000DashboardActions',
         'Migration20261208000000SearchIndexes',
+        'Migration20261209000000CombinedRollupTriggers',
       ],
     });
     expect(await tables(db)).to.deep.equal([
@@ -93,6 +95,7 @@ describe('schema: entities and migrations', () => {
   it('has down() migrations that remove, in reverse order, what up() created', async () => {
     await migrateLedger(db.orm);
     for (const Migration of [
+      Migration20261209000000CombinedRollupTriggers,
       Migration20261208000000SearchIndexes,
       Migration20261207000000DashboardActions,
       Migration20261206000000Rollups,
