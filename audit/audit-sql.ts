@@ -440,6 +440,8 @@ export interface JobFilters {
   readonly worker?: string;
   /** Text in the error's name or message, case-insensitive. */
   readonly error?: string;
+  /** The error's name exactly, as failure groups name it (`Error` when the error has none). */
+  readonly errorName?: string;
   /** The job's time (see inWindow) from `since`, before `until`. */
   readonly since?: Date;
   readonly until?: Date;
@@ -479,6 +481,9 @@ function jobFilterSql(schema: string, filters: JobFilters): Query {
       pattern,
       pattern,
     );
+  }
+  if (filters.errorName !== undefined) {
+    add(`r.error_details is not null and coalesce(r.error_details->>'name', 'Error') = ?`, filters.errorName);
   }
   if (filters.worker !== undefined) {
     add(

@@ -21,7 +21,10 @@ export type HealthSource =
 export interface HealthOptions {
   /** Start of the range whose numbers are reported and whose workers are judged. @defaultValue 1 hour before `until` */
   readonly since?: Date;
-  /** The moment judged: the alert windows (5 minutes to 3 days) and the range end here. @defaultValue `now` */
+  /**
+   * The moment judged: the alert windows (5 minutes to 3 days) and the range end here.
+   * @defaultValue the end of the current minute (`judgementMoment`), as the dashboard's badges
+   */
   readonly until?: Date;
   /** The objective: the share of jobs that end that must end completed, between 0 and 1. @defaultValue 0.99 */
   readonly slo?: number;
@@ -57,13 +60,22 @@ function validDate(name: string, value: unknown): Date {
   throw new TypeError(`bullmq-ledger: ${name} must be a valid Date, got ${String(value)}`);
 }
 
+/**
+ * When health is judged by default: the end of the current minute. Every job so far is in the
+ * windows, and a judgement (and the dashboard page showing it) stays the same within a minute
+ * while the ledger does: the CLI and the dashboard judge the same moment.
+ */
+export function judgementMoment(now: number): Date {
+  return new Date(Math.floor(now / 60_000) * 60_000 + 60_000);
+}
+
 /** The options with their defaults; a TypeError or RangeError that says what to fix when one is wrong. */
 export function checkHealthOptions(options: HealthOptions): HealthRange {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('bullmq-ledger: the options of evaluateHealth must be an object such as { since, slo }');
   }
   const now = options.now === undefined ? new Date() : validDate('now', options.now);
-  const until = options.until === undefined ? now : validDate('until', options.until);
+  const until = options.until === undefined ? judgementMoment(now.getTime()) : validDate('until', options.until);
   const since =
     options.since === undefined
       ? new Date(until.getTime() - windowMs(DEFAULT_HEALTH_RANGE))

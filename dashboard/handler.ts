@@ -9,7 +9,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import { LedgerQueries } from '../audit/ledger-queries';
 import { ledgerEntities } from '../schema';
 import { CsrfGuard } from './csrf';
-import { basicAuthUser, send } from './http-io';
+import { send } from './http-io';
 import { checkOptions } from './options';
 import type { DashboardAction, LedgerDashboardOptions, ViewName } from './options';
 import { performRetry, retryConfirmation } from './retry-action';
@@ -142,6 +142,10 @@ export function createLedgerDashboard(options: LedgerDashboardOptions): LedgerDa
       answer(req, res, 400, err instanceof Error ? err.message : String(err), path.startsWith('/api/'));
       return;
     }
+    if (target.kind === 'none' && next !== undefined) {
+      next(); // not a page of the dashboard: the host application's
+      return;
+    }
     const api = (target.kind === 'view' || target.kind === 'job') && target.api;
     const postable = target.kind === 'retry' && !checked.readOnly;
     if (method !== 'GET' && method !== 'HEAD' && !(method === 'POST' && postable)) {
@@ -239,11 +243,26 @@ export function createLedgerDashboard(options: LedgerDashboardOptions): LedgerDa
       );
       return;
     }
-    const ctx = { orm: await orm(), options: checked, csrf, page: pageContext, actor: actorOf(req) };
+    // Action pages never poll: a refresh would replace the answer with a new confirmation.
+    const ctx = {
+      orm: await orm(),
+      options: checked,
+      csrf,
+      page: { ...pageContext, refreshSeconds: 0 },
+      actor: actorOf(req),
+    };
     const outcome = post ? await performRetry(req, res, ctx, queue, jobId) : retryConfirmation(req, ctx, queue, jobId);
     if (outcome === undefined) return; // redirected
     if (outcome.body !== undefined) {
-      send(req, res, outcome.status, 'text/html; charset=utf-8', outcome.body.value, undefined, outcome.headers);
+      send(
+        req,
+        res,
+        outcome.status,
+        'text/html; charset=utf-8',
+        outcome.body.value.replace(ETAG_PLACEHOLDER, ''),
+        undefined,
+        outcome.headers,
+      );
     } else {
       answer(req, res, outcome.status, outcome.message, false, outcome.headers);
     }
@@ -256,7 +275,8 @@ export function createLedgerDashboard(options: LedgerDashboardOptions): LedgerDa
     } catch {
       // fall back to what the request says
     }
-    return basicAuthUser(req) ?? req.socket.remoteAddress ?? 'unknown';
+    // An Authorization header the dashboard did not verify names nobody: give `actor` to name users.
+    return `anonymous@${req.socket.remoteAddress ?? 'unknown'}`;
   }
 
   function answer(

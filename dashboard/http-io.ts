@@ -75,12 +75,3 @@ export function crossSite(req: IncomingMessage): boolean {
     return true;
   }
 }
-
-/** The user of a basic-auth header, if any (for the action log). */
-export function basicAuthUser(req: IncomingMessage): string | undefined {
-  const header = req.headers.authorization;
-  if (header === undefined || !header.startsWith('Basic ')) return undefined;
-  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon <= 0 ? undefined : decoded.slice(0, colon);
-}

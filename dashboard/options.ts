@@ -85,7 +85,7 @@ export function checkOptions(options: LedgerDashboardOptions): CheckedOptions {
   }
   if (options.orm !== undefined && options.clientUrl !== undefined) fail('give `orm` or `clientUrl`, not both');
   const basePath = (options.basePath ?? '').replace(/\/+$/, '');
-  if (basePath !== '' && !/^\/[A-Za-z0-9._~\-/]*$/.test(basePath)) {
+  if (basePath !== '' && (!/^\/[A-Za-z0-9._~\-/]*$/.test(basePath) || basePath.startsWith('//'))) {
     fail(`basePath "${options.basePath ?? ''}" must be a path such as /ledger (letters, digits, - . _ ~ /)`);
   }
   const refreshSeconds = options.refreshSeconds ?? 10;

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MikroORM } from '@mikro-orm/core';
-import { logAction } from './action-log';
+import { finishAction, logAction } from './action-log';
 import type { ActionEntry } from './action-log';
 import type { CsrfGuard } from './csrf';
 import { html } from './html';
@@ -97,13 +97,33 @@ export async function performRetry(
     else if (job === undefined) outcome = entry('conflict', 'BullMQ no longer holds this job (removed or expired)');
     else if (state !== 'failed') outcome = entry('conflict', `the job is ${state ?? 'unknown'} in BullMQ, not failed`);
     else {
-      await job.retry('failed');
-      outcome = entry('retried');
+      // The row first: a retry never happens without its record.
+      const id = await logAction(ctx.orm, entry('requested'));
+      try {
+        await job.retry('failed');
+        outcome = entry('retried');
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        // Another user retried it a moment earlier: BullMQ refuses a job no longer failed.
+        outcome = /not in the failed state|-3\b/i.test(message) ? entry('conflict', message) : entry('error', message);
+      }
+      await finishAction(ctx.orm, id, outcome.result, outcome.detail).catch(() => undefined);
+      return answerFor(res, ctx, outcome, queueName, jobId);
     }
   } catch (err) {
     outcome = entry('error', err instanceof Error ? err.message : String(err));
   }
   await logAction(ctx.orm, outcome);
+  return answerFor(res, ctx, outcome, queueName, jobId);
+}
+
+function answerFor(
+  res: ServerResponse,
+  ctx: RetryContext,
+  outcome: ActionEntry,
+  queueName: string,
+  jobId: string,
+): ActionAnswer | undefined {
   if (outcome.result === 'retried') {
     redirect(res, `${ctx.page.base}${jobPath(queueName, jobId)}?action=retried`);
     return undefined;

@@ -23,7 +23,9 @@ export function parseTimeParam(name: string, value: string, now: number): Date {
   const relative = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(value.trim());
   if (relative !== null) {
     const minute = Math.floor(now / 60_000) * 60_000;
-    return new Date(minute - Number(relative[1]) * (UNITS[relative[2] ?? 'h'] ?? 0));
+    const date = new Date(minute - Number(relative[1]) * (UNITS[relative[2] ?? 'h'] ?? 0));
+    if (Number.isNaN(date.getTime())) throw new BadRequest(`${name}="${value}" reaches before any date`);
+    return date;
   }
   const date = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : new Date(Number.NaN);
   if (Number.isNaN(date.getTime())) {
@@ -91,6 +93,7 @@ export function jobSearchParams(params: URLSearchParams, now: number): JobSearch
     jobId: single(params, 'job'),
     worker: single(params, 'worker'),
     error: single(params, 'error'),
+    errorName: single(params, 'error_name'),
     since: sinceText === undefined ? undefined : parseTimeParam('since', sinceText, now),
     until: untilText === undefined ? undefined : parseTimeParam('until', untilText, now),
   };

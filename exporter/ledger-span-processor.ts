@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { diag, metrics } from '@opentelemetry/api';
-import type { Context, Counter } from '@opentelemetry/api';
+import type { Context, Counter, MeterProvider } from '@opentelemetry/api';
 import { ATTR_EXPORTER_RESULT, METRIC_EXPORTER_RECORDS } from '../src/metric-names';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../src/version';
 import type { LedgerRowSink } from './ledger-span-exporter';
@@ -68,7 +68,9 @@ export class LedgerSpanProcessor {
   private shutdownPromise: Promise<void> | undefined;
   private lastErrorLog = 0;
   private readonly counts = { written: 0, retried: 0, spilled: 0, dropped: 0 };
-  private readonly recordsCounter: Counter;
+  /** The counter and the provider it came from: the global provider is looked up again when it changes. */
+  private records: { readonly provider: MeterProvider; readonly counter: Counter } | undefined;
+  private readonly meterProvider: MeterProvider | undefined;
 
   constructor(
     private readonly sink: LedgerRowSink,
@@ -80,12 +82,7 @@ export class LedgerSpanProcessor {
       );
     }
     this.options = resolveProcessorOptions(options);
-    this.recordsCounter = (options.meterProvider ?? metrics.getMeterProvider())
-      .getMeter(PACKAGE_NAME, PACKAGE_VERSION)
-      .createCounter(METRIC_EXPORTER_RECORDS, {
-        unit: '{record}',
-        description: 'Ledger rows written, writes retried, rows spilled to the spool or dropped',
-      });
+    this.meterProvider = options.meterProvider;
     this.retryDelayMs = this.options.initialRetryDelayMs;
     this.batchLimit = this.options.maxBatchSize;
     const spool = this.options.spool;
@@ -134,11 +131,28 @@ export class LedgerSpanProcessor {
     };
   }
 
+  /**
+   * Counts go to the given meter provider, or to the global one as it is now: a
+   * processor created before the application registers its MeterProvider (as
+   * with NodeSDK) still counts into it. Counting happens per batch, not per span.
+   */
+  private recordsCounter(): Counter {
+    const provider = this.meterProvider ?? metrics.getMeterProvider();
+    if (this.records?.provider !== provider) {
+      const counter = provider.getMeter(PACKAGE_NAME, PACKAGE_VERSION).createCounter(METRIC_EXPORTER_RECORDS, {
+        unit: '{record}',
+        description: 'Ledger rows written, writes retried, rows spilled to the spool or dropped',
+      });
+      this.records = { provider, counter };
+    }
+    return this.records.counter;
+  }
+
   /** Counts in `stats()` and in the `bullmq_ledger.exporter.records` metric. */
   private count(result: 'written' | 'retried' | 'spilled' | 'dropped', n: number): void {
     this.counts[result] += n;
     try {
-      this.recordsCounter.add(n, { [ATTR_EXPORTER_RESULT]: result });
+      this.recordsCounter().add(n, { [ATTR_EXPORTER_RESULT]: result });
     } catch {
       // a metrics SDK that throws must not stop the ledger
     }

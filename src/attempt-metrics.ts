@@ -23,8 +23,12 @@ export interface EndedAttempt {
 
 const FAILED_OUTCOMES = new Set(['retry', 'failed', 'stalled']);
 
-/** Beyond this many attribute sets per instrument, new error types count as `_OTHER` (bounded memory, bounded series). */
-const MAX_SERIES = 2000;
+/**
+ * Error types kept per queue: beyond, a new one counts as `_OTHER`. An error
+ * class name is low-cardinality by convention; one built from data (an id, a
+ * status code) must not turn into a series per value.
+ */
+const MAX_ERROR_TYPES_PER_QUEUE = 50;
 
 /** Cumulative counts per attribute set, observed at collection time. */
 class CountTable {
@@ -52,6 +56,7 @@ export class AttemptMetrics {
   private readonly jobOutcomes = new CountTable();
   /** Histogram attribute sets by queue and error type, reused. */
   private readonly histogramAttributes = new Map<string, Attributes>();
+  private readonly errorTypes = new Map<string, Set<string>>();
 
   constructor(meter: Meter) {
     this.duration = meter.createHistogram(names.METRIC_PROCESS_DURATION, {
@@ -87,10 +92,7 @@ export class AttemptMetrics {
 
   record(ended: EndedAttempt): void {
     const failed = FAILED_OUTCOMES.has(ended.outcome);
-    let errorType = failed ? (ended.errorType ?? attr.ERROR_TYPE_OTHER) : undefined;
-    if (errorType !== undefined && this.histogramAttributes.size >= MAX_SERIES) {
-      if (!this.histogramAttributes.has(`${ended.queue}\u0000${errorType}`)) errorType = attr.ERROR_TYPE_OTHER;
-    }
+    const errorType = failed ? this.boundedErrorType(ended.queue, ended.errorType ?? attr.ERROR_TYPE_OTHER) : undefined;
     const key = `${ended.queue}\u0000${errorType ?? ''}`;
     let attributes = this.histogramAttributes.get(key);
     if (attributes === undefined) {
@@ -109,6 +111,18 @@ export class AttemptMetrics {
         [names.ATTR_JOB_OUTCOME]: ended.outcome,
       }));
     }
+  }
+
+  private boundedErrorType(queue: string, errorType: string): string {
+    let seen = this.errorTypes.get(queue);
+    if (seen === undefined) {
+      seen = new Set();
+      this.errorTypes.set(queue, seen);
+    }
+    if (seen.has(errorType)) return errorType;
+    if (seen.size >= MAX_ERROR_TYPES_PER_QUEUE) return attr.ERROR_TYPE_OTHER;
+    seen.add(errorType);
+    return errorType;
   }
 }
 

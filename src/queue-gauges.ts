@@ -6,13 +6,25 @@ import { metrics } from '@opentelemetry/api';
 import type { MeterProvider } from '@opentelemetry/api';
 import * as attr from './attributes';
 import { METRIC_QUEUE_OLDEST_WAITING_AGE, METRIC_QUEUE_WAITING } from './metric-names';
-import { readFiniteNumber } from './safe-read';
+import { readFiniteNumber, readProperty } from './safe-read';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
+
+/** How long one collection waits for a queue's counts before leaving it out. */
+const READ_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** What the gauges read of a queue (a BullMQ `Queue` fits). */
 export interface ObservableQueue {
   readonly name: string;
-  getWaitingCount(): Promise<number>;
+  getJobCountByTypes(...types: Array<'wait' | 'prioritized'>): Promise<number>;
   getJobs(types: 'wait'[], start?: number, end?: number, asc?: boolean): Promise<unknown[]>;
 }
 
@@ -30,7 +42,7 @@ export function observeQueues(
   options: { readonly meterProvider?: MeterProvider; readonly now?: () => number } = {},
 ): QueueGauges {
   for (const queue of queues) {
-    if (typeof queue?.getWaitingCount !== 'function' || typeof queue.getJobs !== 'function') {
+    if (typeof queue?.getJobCountByTypes !== 'function' || typeof queue.getJobs !== 'function') {
       throw new TypeError('bullmq-ledger: observeQueues needs BullMQ Queue instances');
     }
   }
@@ -50,8 +62,15 @@ export function observeQueues(
     await Promise.all(
       queues.map(async (queue) => {
         try {
-          const [count, [first]] = await Promise.all([queue.getWaitingCount(), queue.getJobs(['wait'], 0, 0, true)]);
-          const enqueuedAt = readFiniteNumber(first, 'timestamp');
+          // Bounded: a Redis that does not answer must not stall the whole collection (every other series).
+          const [count, [first]] = await withTimeout(
+            Promise.all([queue.getJobCountByTypes('wait', 'prioritized'), queue.getJobs(['wait'], 0, 0, true)]),
+            READ_TIMEOUT_MS,
+          );
+          // A delayed job waits from when its delay ended.
+          const added = readFiniteNumber(first, 'timestamp');
+          const enqueuedAt =
+            added === undefined ? undefined : added + (readFiniteNumber(readProperty(first, 'opts'), 'delay') ?? 0);
           const attributes = {
             [attr.ATTR_MESSAGING_SYSTEM]: attr.MESSAGING_SYSTEM_BULLMQ,
             [attr.ATTR_MESSAGING_DESTINATION_NAME]: queue.name,

@@ -3,10 +3,13 @@
 const body = document.body;
 const stored = Number(localStorage.getItem('bullmq-ledger.refresh'));
 const select = document.getElementById('refresh');
-let seconds =
-  Number.isFinite(stored) && localStorage.getItem('bullmq-ledger.refresh') !== null
+// A page with data-refresh="0" (an action's answer) never polls, whatever the stored choice.
+const pollable = Number(body.dataset.refresh || 0) > 0;
+let seconds = !pollable
+  ? 0
+  : Number.isFinite(stored) && localStorage.getItem('bullmq-ledger.refresh') !== null
     ? stored
-    : Number(body.dataset.refresh || 0);
+    : Number(body.dataset.refresh);
 let etag = body.dataset.etag ? `"${body.dataset.etag}"` : null;
 let timer = null;
 
@@ -52,7 +55,7 @@ document.addEventListener('visibilitychange', () => {
   }
 });
 
-if (select) {
+if (select && pollable) {
   if (![...select.options].some((option) => Number(option.value) === seconds)) {
     select.add(new Option(`${seconds} s`, String(seconds)));
   }

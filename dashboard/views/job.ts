@@ -58,7 +58,8 @@ export async function jobView(
     record.traceId === null || record.spanId === null
       ? null
       : (ctx.options.traceLink({ traceId: record.traceId, spanId: record.spanId }) ?? null);
-  const canRetry = retry.allowed && record.status === 'FAILED';
+  // Only a job failed for good is in BullMQ's failed set; one that will be retried is delayed.
+  const canRetry = retry.allowed && record.status === 'FAILED' && record.final;
   const shown = attempts.slice(-ATTEMPTS_SHOWN);
   const hidden = attempts.length - shown.length;
   return {

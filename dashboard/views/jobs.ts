@@ -12,7 +12,18 @@ const PAGE_SIZE = 50;
 const COUNT_CAP = 10_000;
 /** Text and worker filters cannot be answered from an index alone: counting stops sooner. */
 const COSTLY_COUNT_CAP = 1_000;
-const FILTER_NAMES = ['queue', 'status', 'final', 'name', 'job', 'worker', 'error', 'since', 'until'] as const;
+const FILTER_NAMES = [
+  'queue',
+  'status',
+  'final',
+  'name',
+  'job',
+  'worker',
+  'error',
+  'error_name',
+  'since',
+  'until',
+] as const;
 
 export function jobState(job: Pick<JobSummary, 'status' | 'final'>): string {
   return job.status === 'FAILED' && !job.final ? 'RETRYING' : job.status;
@@ -107,6 +118,7 @@ function filterForm(base: string, query: Record<string, string | undefined>): Ht
     >
     ${text('name', 'Name')}${text('job', 'Job id')}${text('worker', 'Worker', 'service or host')}${text('error', 'Error', 'text in name or message')}
     ${text('since', 'Since', '24h, 7d or a date')}${text('until', 'Until', 'a date')}
+    ${query.error_name === undefined ? '' : html`<input type="hidden" name="error_name" value="${query.error_name}" />`}
     <button type="submit">Search</button> <a href="${base}/jobs">Clear</a>
   </form>`;
 }

@@ -103,7 +103,7 @@ export function rangeLinks(
 
 export function errorPage(ctx: PageContext, status: number, message: string): Html {
   return page(
-    ctx,
+    { ...ctx, refreshSeconds: 0 },
     'overview',
     status === 404 ? 'Not found' : status === 400 ? 'Bad request' : 'Error',
     html`<p class="notice error">${message}</p>

@@ -1,6 +1,6 @@
 /** `/` and `/api/queues`: per-queue outcomes, health, durations and a completion chart over a range. */
 import type { QueueStats, TimelineBin } from '../../audit/ledger-queries';
-import { evaluateQueueHealth } from '../../audit/evaluate-health';
+import { evaluateQueueHealth, judgementMoment } from '../../audit/evaluate-health';
 import { DEFAULT_SLO, judgeQueueHealth } from '../../audit/health';
 import type { QueueHealth } from '../../audit/health';
 import type { TimelineStep } from '../../audit/audit-sql';
@@ -53,7 +53,7 @@ export async function overviewView(ctx: ViewContext): Promise<ViewResult> {
   // the view, and its ETag, stay the same while the ledger does; the windows still take in every job so far.
   const health = {
     since: range.since,
-    until: range.until ?? new Date(Math.floor(ctx.now / MINUTE) * MINUTE + MINUTE),
+    until: range.until ?? judgementMoment(ctx.now),
     slo: DEFAULT_SLO,
   };
   const [stats, bins, judged] = await Promise.all([

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { evaluateHealth, LedgerQueries, reliabilityScore } from '../../audit';
+import { judgementMoment } from '../../audit/evaluate-health';
 import type { HealthReport, QueueHealth } from '../../audit';
 import { windowMs } from '../../audit/health-thresholds';
 import { migrateLedger } from '../../schema';
@@ -43,7 +44,7 @@ describe('evaluateHealth on seeded ledgers', () => {
         ...quietQueue('quiet-2', now, 2),
         ...quietQueue('quiet-3', now, 3),
       ]);
-      report = await evaluateHealth({ orm: db.orm }, { now });
+      report = await evaluateHealth({ orm: db.orm }, { now, until: new Date(now) });
     });
     after(() => db.close());
 
@@ -93,7 +94,7 @@ describe('evaluateHealth on seeded ledgers', () => {
       expect(three.conditions.some((c) => c.enoughTraffic)).to.equal(false);
     });
 
-    it('reports the worst state, and every queue by name', () => {
+    it('reports the worst state, and every queue by name', async () => {
       expect(report.state).to.equal('critical');
       expect(report.queues.map((q) => q.queueName)).to.deep.equal([
         'fast',
@@ -105,6 +106,11 @@ describe('evaluateHealth on seeded ledgers', () => {
       ]);
       expect(report.until.getTime()).to.equal(now);
       expect(report.since.getTime()).to.equal(now - HOUR);
+      // By default judged at the end of the current minute, as the dashboard's badges are.
+      const byDefault = await evaluateHealth({ orm: db.orm }, { now });
+      expect(byDefault.until.getTime()).to.equal(judgementMoment(now).getTime());
+      expect(byDefault.until.getTime() - now).to.be.within(1, 60_000);
+      expect(byDefault.state).to.equal('critical');
       expect(report.slo).to.equal(0.99);
     });
 
@@ -138,13 +144,16 @@ describe('evaluateHealth on seeded ledgers', () => {
       expect(queueOf(earlier, 'healthy').range).to.deep.include({ finishedJobs: 1, failedJobs: 1, failureRatio: 1 });
       expect(queueOf(earlier, 'healthy').state).to.equal('unknown');
       // A looser objective: the slow burn's 2% is within a 5% budget, the fast burn's 23% no page (4.6x).
-      const lenient = await evaluateHealth({ orm: db.orm }, { now, slo: 0.95 });
+      const lenient = await evaluateHealth({ orm: db.orm }, { now, until: new Date(now), slo: 0.95 });
       expect(queueOf(lenient, 'slow').state).to.equal('healthy');
       expect(queueOf(lenient, 'fast').state).to.equal('degraded');
     });
 
     it('opens its own connection from a clientUrl, and closes it', async () => {
-      const viaUrl = await evaluateHealth({ clientUrl: DATABASE_URL, schema: db.schema }, { now });
+      const viaUrl = await evaluateHealth(
+        { clientUrl: DATABASE_URL, schema: db.schema },
+        { now, until: new Date(now) },
+      );
       expect(JSON.parse(JSON.stringify(viaUrl))).to.deep.equal(JSON.parse(JSON.stringify(report)));
     });
 
@@ -223,7 +232,7 @@ describe('evaluateHealth on seeded ledgers', () => {
       // Attempts before the range do not count.
       rows.push(attemptEnding('work', 'long-ago', 'failed', now - 3 * HOUR, { worker: good[0], errorName: 'Old' }));
       await writeRows(db.orm, rows);
-      report = await evaluateHealth({ orm: db.orm }, { now });
+      report = await evaluateHealth({ orm: db.orm }, { now, until: new Date(now) });
     });
     after(() => db.close());
 

@@ -247,6 +247,15 @@ describe('dashboard over HTTP', () => {
     expect(await ids(`error=${encodeURIComponent('100%_done')}`)).to.deep.equal(['t-1', 't-2']);
     expect(await ids(`error=${encodeURIComponent('100%_dona')}`)).to.deep.equal([]);
     expect(await ids(`error=typeerror&queue=${encodeURIComponent(reports)}`)).to.deep.equal(['t-1', 't-2']);
+    // A failure group's exact name: `Error` is not `TypeError`, and not a message that says "error".
+    expect(await ids(`error_name=TypeError&status=FAILED&final=true`)).to.deep.equal(['t-1', 't-2']);
+    expect(await ids(`error_name=Error&status=FAILED&final=true&queue=${q}`)).to.deep.equal([
+      'f-1',
+      'f-2',
+      'f-3',
+      'f-4',
+      'f-5',
+    ]);
     expect(await ids(`name=reports-job&status=COMPLETED&since=24h`)).to.have.length(10);
     const since = new Date(Date.now() - 150_000).toISOString();
     expect(await ids(`queue=${q}&since=${since}&status=COMPLETED`)).to.deep.equal(['c-1', 'c-2']);
@@ -311,6 +320,8 @@ describe('dashboard over HTTP', () => {
       ['/api/jobs?queue=a&queue=b', 'queue is given 2 times'],
       ['/api/failures?all=yes', 'all="yes" must be 1 or 0'],
       ['/jobs/%E0%A4%A/x', 'not a valid percent-encoded path segment'],
+      ['/api/queues?since=99999999999d', 'since="99999999999d" reaches before any date'],
+      ['/api/jobs?since=99999999999d', 'since="99999999999d" reaches before any date'],
     ] as const) {
       const response = await server.get(path);
       expect(response.status, path).to.equal(400);
@@ -360,6 +371,17 @@ describe('dashboard over HTTP', () => {
       expect(passed).to.equal(2);
     } finally {
       await mounted.close();
+    }
+    // At the root, a path that is not one of its pages is the host application's too, whatever the method.
+    const atRoot = await startDashboard({ orm: db.orm }, (dashboard) => (req, res) => {
+      dashboard(req, res, () => res.end('the host app'));
+    });
+    try {
+      expect(await (await atRoot.get('/health')).text()).to.equal('the host app');
+      expect(await (await fetch(`${atRoot.url}/login`, { method: 'POST' })).text()).to.equal('the host app');
+      expect((await atRoot.get('/workers')).status).to.equal(200);
+    } finally {
+      await atRoot.close();
     }
     // Express and Connect strip the mount path from req.url and keep it in req.originalUrl.
     const express = await startDashboard({ orm: db.orm, basePath: '/ledger' }, (dashboard) => (req, res) => {
@@ -443,6 +465,7 @@ describe('dashboard over HTTP', () => {
       ],
       [{ orm: db.orm, traceUrl: 'javascript:alert({traceId})' }, /http\(s\)/],
       [{ orm: db.orm, basePath: 'ledger" onclick="x' }, /basePath/],
+      [{ orm: db.orm, basePath: '//evil.example' }, /basePath/],
       [{ orm: db.orm, refreshSeconds: -1 }, /refreshSeconds/],
     ];
     for (const [options, message] of cases) expect(() => createLedgerDashboard(options)).to.throw(TypeError, message);
