@@ -26,7 +26,7 @@ import {
   ATTR_MESSAGING_SYSTEM,
   MESSAGING_SYSTEM_BULLMQ,
 } from '../src/attributes';
-import type { AttemptOutcome } from '../src/attributes';
+import { FAILED_ATTEMPT_OUTCOMES } from '../src/attributes';
 import {
   ATTR_EXPORTER_RESULT,
   ATTR_JOB_OUTCOME,
@@ -106,8 +106,6 @@ const LABEL = {
 const QUEUE = `${LABEL.system}, ${LABEL.queue}`;
 /** A worker process: the queue, and the scrape target Prometheus adds (`job`, `instance`). */
 const INSTANCE = `${QUEUE}, job, instance`;
-/** Attempt outcomes that are failures (status ERROR), as the ledger's worker stats count them. */
-const FAILED_ATTEMPT_OUTCOMES: readonly AttemptOutcome[] = ['retry', 'failed', 'stalled'];
 
 interface MetricNames {
   readonly jobOutcomes: string;

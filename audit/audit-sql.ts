@@ -9,6 +9,7 @@
  */
 import { quoteIdentifier } from '../exporter/ledger-sql';
 import { DURATION_BUCKET_COUNT } from '../schema/duration-buckets';
+import { FAILED_ATTEMPT_OUTCOMES } from '../src/attributes';
 
 export interface Query {
   readonly sql: string;
@@ -20,7 +21,7 @@ export interface TimeRange {
   readonly until: Date;
 }
 
-const FAILURE_OUTCOMES = `('retry', 'failed', 'stalled')`;
+const FAILURE_OUTCOMES = `(${FAILED_ATTEMPT_OUTCOMES.map((outcome) => `'${outcome}'`).join(', ')})`;
 
 function records(schema: string): string {
   return `${quoteIdentifier(schema)}."worker_job_records"`;

@@ -4,12 +4,11 @@
  * default.
  */
 import type { JobCursor, JobFilters } from '../audit/audit-sql';
+import { durationMs } from '../audit/time-text';
 
 export class BadRequest extends Error {
   override readonly name = 'BadRequest';
 }
-
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** The ranges the pages offer (any duration or ISO date is accepted too). */
 export const RANGES = ['1h', '24h', '7d', '30d'] as const;
@@ -20,10 +19,10 @@ export const RANGES = ['1h', '24h', '7d', '30d'] as const;
  * ledger does; or an ISO date, exact.
  */
 export function parseTimeParam(name: string, value: string, now: number): Date {
-  const relative = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(value.trim());
-  if (relative !== null) {
+  const ago = durationMs(value);
+  if (ago !== undefined) {
     const minute = Math.floor(now / 60_000) * 60_000;
-    const date = new Date(minute - Number(relative[1]) * (UNITS[relative[2] ?? 'h'] ?? 0));
+    const date = new Date(minute - ago);
     if (Number.isNaN(date.getTime())) throw new BadRequest(`${name}="${value}" reaches before any date`);
     return date;
   }

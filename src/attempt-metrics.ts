@@ -21,7 +21,7 @@ export interface EndedAttempt {
   readonly errorType?: string;
 }
 
-const FAILED_OUTCOMES = new Set(['retry', 'failed', 'stalled']);
+const FAILED_OUTCOMES = new Set<string>(attr.FAILED_ATTEMPT_OUTCOMES);
 
 /**
  * Error types kept per queue: beyond, a new one counts as `_OTHER`. An error

@@ -84,3 +84,6 @@ export const ATTEMPT_OUTCOMES = [
   'stalled',
 ] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** The outcomes that are failures (status ERROR): what metrics, worker stats and alerts count as failed attempts. */
+export const FAILED_ATTEMPT_OUTCOMES: readonly AttemptOutcome[] = ['retry', 'failed', 'stalled'];

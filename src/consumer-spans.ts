@@ -66,7 +66,8 @@ export class ConsumerSpans {
         : ROOT_CONTEXT;
     const link = config.producerContext === 'link' ? producer : undefined;
     const startedAt = performance.now();
-    const span = this.startSpan(worker, job, parent, link, startedAt);
+    const queue = queueNameOf(worker) ?? job.queueName;
+    const span = this.startSpan(worker, job, queue, parent, link, startedAt);
     try {
       if (span.isRecording() && hasOptIn(config)) span.setAttributes(this.optInAttributes(job, config));
     } catch (err) {
@@ -79,7 +80,7 @@ export class ConsumerSpans {
       startedAt,
       context: trace.setSpan(parent, span),
       attemptsMadeAtStart: job.attemptsMade,
-      queue: queueNameOf(worker) ?? job.queueName,
+      queue,
     };
     this.attempts.set(job, attempt);
     return attempt;
@@ -134,11 +135,12 @@ export class ConsumerSpans {
    */
   recordStalledFailure(worker: unknown, job: BullMQJob): void {
     const now = performance.now();
-    const span = this.startSpan(worker, job, ROOT_CONTEXT, undefined, now);
+    const queue = queueNameOf(worker) ?? job.queueName;
+    const span = this.startSpan(worker, job, queue, ROOT_CONTEXT, undefined, now);
     try {
       this.setOutcome(
         span,
-        queueNameOf(worker) ?? job.queueName,
+        queue,
         job,
         { outcome: 'failed', final: true, isFailure: true, cause: { thrown: STALLED_LIMIT_FAILURE } },
         0,
@@ -151,11 +153,11 @@ export class ConsumerSpans {
   private startSpan(
     worker: unknown,
     job: BullMQJob,
+    queue: string,
     parent: Context,
     link: SpanContext | undefined,
     startedAt: number,
   ): Span {
-    const queue = queueNameOf(worker) ?? job.queueName;
     return this.deps.tracer().startSpan(
       `${attr.OPERATION_PROCESS} ${queue}`,
       {

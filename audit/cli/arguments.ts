@@ -1,5 +1,6 @@
 /** The command line: commands, their options, help texts, and parsing with errors that say what to do. */
 import { parseArgs } from 'node:util';
+import { durationMs } from '../time-text';
 import { TRAFFIC_WINDOW } from '../health';
 import { BURN_RATE_CONDITIONS, LOW_TRAFFIC_FAILURES, MIN_FINISHED_JOBS } from '../health-thresholds';
 
@@ -227,12 +228,10 @@ export function parseCommand(argv: readonly string[]): ParsedCommand | 'help' {
   return { command: name, options: values, positionals: parsed.positionals };
 }
 
-const UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
 /** `24h`, `90m`, `7d` (ago, from `now`) or an ISO date. */
 export function parseTime(option: string, value: string, now = Date.now()): Date {
-  const relative = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(value.trim());
-  if (relative !== null) return new Date(now - Number(relative[1]) * (UNITS[relative[2] ?? 'h'] ?? 0));
+  const ago = durationMs(value);
+  if (ago !== undefined) return new Date(now - ago);
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) {
     throw new UsageError(
