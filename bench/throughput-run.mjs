@@ -7,6 +7,11 @@
 //   plain         BullMQ alone, no OpenTelemetry.
 //   otel-context  A NodeTracerProvider registered and its context manager in use
 //                 (what any instrumented application pays), no BullMQ instrumentation.
+//   span-floor    The least any span-per-attempt instrumentation costs through this pipeline:
+//                 Worker.prototype.processJob patched by hand to start one bare span (no
+//                 attributes, links, context or propagation) and end it as soon as processJob
+//                 returns its promise. Not a usable instrumentation (the span ends before the
+//                 job does); a floor that no real one can beat.
 //   ledger        bullmq-ledger's BullMQInstrumentation.
 //   ledger-metrics  The same, with a MeterProvider registered (its metrics recorded for every
 //                 attempt; a Prometheus exporter's reader, never scraped during the run).
@@ -16,12 +21,12 @@
 //                 run the provider is shut down (the ledger drains) and every row is checked.
 //   per-job-upsert  No tracing: the hand-written ledger this product replaces, one MikroORM
 //                 upsert per job inside the processor.
-// The first four variants export through a BatchSpanProcessor (defaults) to an exporter that
-// only counts, so the cost measured is the instrumentation's. DATABASE_URL (default
+// Except ledger-pg, the OpenTelemetry variants export through a BatchSpanProcessor (defaults)
+// to an exporter that only counts, so the cost measured is the instrumentation's. DATABASE_URL (default
 // postgresql://root@127.0.0.1:5432/test) is used by the last two, in a schema of their own.
 import { randomUUID } from 'node:crypto';
 
-const VARIANTS = ['plain', 'otel-context', 'ledger', 'ledger-metrics', 'bullmq-otel', 'ledger-pg', 'per-job-upsert'];
+const VARIANTS = ['plain', 'otel-context', 'span-floor', 'ledger', 'ledger-metrics', 'bullmq-otel', 'ledger-pg', 'per-job-upsert'];
 const [variant, concurrencyArg, jobsArg] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
 const jobs = Number(jobsArg);
@@ -45,7 +50,7 @@ const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://root@127.0.0.1:543
 const schema = `bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 let provider;
 let ledgerProcessor;
-if (['otel-context', 'ledger', 'ledger-metrics', 'bullmq-otel'].includes(variant)) {
+if (['otel-context', 'span-floor', 'ledger', 'ledger-metrics', 'bullmq-otel'].includes(variant)) {
   const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
   const { BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
   provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(countingExporter)] });
@@ -85,6 +90,19 @@ if (variant === 'ledger' || variant === 'ledger-metrics' || variant === 'ledger-
 }
 // BullMQ is loaded only now, after the instrumentation (if any) is registered.
 const { Queue, Worker } = await import('bullmq');
+if (variant === 'span-floor') {
+  const { trace, SpanKind } = await import('@opentelemetry/api');
+  const tracer = trace.getTracer('span-floor');
+  const processJob = Worker.prototype.processJob;
+  Worker.prototype.processJob = function processJobWithBareSpan(...args) {
+    const span = tracer.startSpan('process', { kind: SpanKind.CONSUMER });
+    try {
+      return processJob.apply(this, args);
+    } finally {
+      span.end();
+    }
+  };
+}
 let telemetry;
 if (variant === 'bullmq-otel') {
   const { BullMQOtel } = await import('bullmq-otel');
@@ -117,6 +135,8 @@ for (let added = 0; added < jobs; added += 1000) {
     Array.from({ length: count }, (_, i) => ({ name: 'noop', data: { i: added + i }, opts: { removeOnComplete: true } })),
   );
 }
+// The adds' spans (and, for ledger-pg, their PENDING rows) are the producer's work: done before the clock.
+await provider?.forceFlush();
 
 let completed = 0;
 let startedAt = 0;
