@@ -36,6 +36,7 @@ import {
   METRIC_JOB_OUTCOMES,
   METRIC_PROCESS_DURATION,
   METRIC_QUEUE_OLDEST_WAITING_AGE,
+  METRIC_QUEUE_PAUSED,
   METRIC_QUEUE_WAITING,
   PROCESS_DURATION_BUCKETS,
 } from '../src/metric-names';
@@ -115,6 +116,7 @@ interface MetricNames {
   readonly exporterRecords: string;
   readonly waiting: string;
   readonly oldestWaitingAge: string;
+  readonly paused: string;
 }
 
 function metricNames(unitSuffixes: boolean): MetricNames {
@@ -126,6 +128,7 @@ function metricNames(unitSuffixes: boolean): MetricNames {
     exporterRecords: `${promName(METRIC_EXPORTER_RECORDS)}_total`,
     waiting: promName(METRIC_QUEUE_WAITING),
     oldestWaitingAge: `${promName(METRIC_QUEUE_OLDEST_WAITING_AGE)}${unitSuffixes ? '_seconds' : ''}`,
+    paused: `${promName(METRIC_QUEUE_PAUSED)}${unitSuffixes ? '_ratio' : ''}`,
   };
 }
 
@@ -329,6 +332,7 @@ function alertRules(m: MetricNames, options: RuleOptions): Alerts {
   const queue = `{{ $labels.${LABEL.queue} }}`;
   const lt = LOW_TRAFFIC_FAILURES;
   const waiting = select(m.waiting);
+  const paused = select(m.paused);
   const consumed = select(m.consumed);
   const w = BAD_WORKER.window;
   const instanceRatio = `bullmq_ledger_instance:attempt_failure_ratio:rate${w}`;
@@ -399,14 +403,16 @@ function alertRules(m: MetricNames, options: RuleOptions): Alerts {
         expr:
           `(\n  max by (${QUEUE}) (min_over_time(${waiting}[${NO_CONSUMER_FOR}])) > 0\n` +
           `  and on (${QUEUE})\n  max by (${QUEUE}) (${waiting} offset ${NO_CONSUMER_FOR})\n)\n` +
-          `unless on (${QUEUE})\n(${sumBy(QUEUE, `increase(${consumed}[${NO_CONSUMER_FOR}])`)} > 0)`,
+          `unless on (${QUEUE})\n(${sumBy(QUEUE, `increase(${consumed}[${NO_CONSUMER_FOR}])`)} > 0)\n` +
+          // Paused on purpose at any time in the window: its jobs wait by design (and for a while after resuming).
+          `unless on (${QUEUE})\n(max by (${QUEUE}) (max_over_time(${paused}[${NO_CONSUMER_FOR}])) == 1)`,
         labels: { severity: 'page' },
         annotations: {
           summary: `Queue ${queue}: jobs waiting, none consumed for ${NO_CONSUMER_FOR}`,
           description:
             `Queue ${queue} has had jobs waiting (at least ${COUNT}) for ${NO_CONSUMER_FOR} and no worker ` +
-            `consumed any of its jobs in that time: are its workers running, connected to the right Redis, ` +
-            `listening to this queue (prefix, name), or is the queue paused? ` +
+            `consumed any of its jobs in that time, and it was not paused: are its workers running, connected ` +
+            `to the right Redis, listening to this queue (prefix, name)? ` +
             `${m.oldestWaitingAge} tells how long the oldest job has waited.`,
         },
       },

@@ -21,6 +21,8 @@ export const METRIC_EXPORTER_RECORDS = 'bullmq_ledger.exporter.records';
 export const METRIC_QUEUE_WAITING = 'bullmq_ledger.queue.waiting';
 /** Age of the oldest waiting job of a queue, in seconds (0 when none waits). */
 export const METRIC_QUEUE_OLDEST_WAITING_AGE = 'bullmq_ledger.queue.oldest_waiting_age';
+/** 1 while a queue is paused, 0 otherwise: a paused queue's waiting jobs are not a missing consumer. */
+export const METRIC_QUEUE_PAUSED = 'bullmq_ledger.queue.paused';
 
 /** `completed` or `failed`, on METRIC_JOB_OUTCOMES. */
 export const ATTR_JOB_OUTCOME = 'bullmq_ledger.job.outcome';

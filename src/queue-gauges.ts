@@ -1,11 +1,12 @@
 /**
- * Optional gauges from BullMQ `Queue` handles: how many jobs wait and how old
- * the oldest is, so that a queue nobody consumes does not look idle.
+ * Optional gauges from BullMQ `Queue` handles: how many jobs wait, how old
+ * the oldest is and whether the queue is paused, so that a queue nobody
+ * consumes does not look idle, and a paused one does not look abandoned.
  */
 import { metrics } from '@opentelemetry/api';
 import type { MeterProvider } from '@opentelemetry/api';
 import * as attr from './attributes';
-import { METRIC_QUEUE_OLDEST_WAITING_AGE, METRIC_QUEUE_WAITING } from './metric-names';
+import { METRIC_QUEUE_OLDEST_WAITING_AGE, METRIC_QUEUE_PAUSED, METRIC_QUEUE_WAITING } from './metric-names';
 import { readFiniteNumber, readProperty } from './safe-read';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
 
@@ -26,6 +27,8 @@ export interface ObservableQueue {
   readonly name: string;
   getJobCountByTypes(...types: Array<'wait' | 'prioritized'>): Promise<number>;
   getJobs(types: 'wait'[], start?: number, end?: number, asc?: boolean): Promise<unknown[]>;
+  /** Without it (a handle that is not a BullMQ Queue), no paused gauge is reported for the queue. */
+  isPaused?(): Promise<boolean>;
 }
 
 export interface QueueGauges {
@@ -56,6 +59,11 @@ export function observeQueues(
     unit: 's',
     description: 'Age of the oldest waiting job (0 when none waits)',
   });
+  const paused = meter.createObservableGauge(METRIC_QUEUE_PAUSED, {
+    unit: '1',
+    description: 'Whether the queue is paused (1) or not (0)',
+  });
+  const gauges = [waiting, oldest, paused];
   const callback = async (result: {
     observe(metric: typeof waiting, value: number, attributes: Record<string, string>): void;
   }): Promise<void> => {
@@ -63,8 +71,12 @@ export function observeQueues(
       queues.map(async (queue) => {
         try {
           // Bounded: a Redis that does not answer must not stall the whole collection (every other series).
-          const [count, [first]] = await withTimeout(
-            Promise.all([queue.getJobCountByTypes('wait', 'prioritized'), queue.getJobs(['wait'], 0, 0, true)]),
+          const [count, [first], isPaused] = await withTimeout(
+            Promise.all([
+              queue.getJobCountByTypes('wait', 'prioritized'),
+              queue.getJobs(['wait'], 0, 0, true),
+              typeof queue.isPaused === 'function' ? queue.isPaused() : undefined,
+            ]),
             READ_TIMEOUT_MS,
           );
           // A delayed job waits from when its delay ended.
@@ -77,12 +89,13 @@ export function observeQueues(
           };
           result.observe(waiting, count, attributes);
           result.observe(oldest, enqueuedAt === undefined ? 0 : Math.max(now() - enqueuedAt, 0) / 1000, attributes);
+          if (typeof isPaused === 'boolean') result.observe(paused, isPaused ? 1 : 0, attributes);
         } catch {
           // unreadable now: no point for this queue in this collection
         }
       }),
     );
   };
-  meter.addBatchObservableCallback(callback, [waiting, oldest]);
-  return { stop: () => meter.removeBatchObservableCallback(callback, [waiting, oldest]) };
+  meter.addBatchObservableCallback(callback, gauges);
+  return { stop: () => meter.removeBatchObservableCallback(callback, gauges) };
 }

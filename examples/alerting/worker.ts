@@ -7,7 +7,7 @@
  *
  * The MeterProvider is registered before the instrumentation, so that every
  * attempt is counted (whatever the tracer samples); `observeQueues` adds the
- * waiting-job gauges that the no-consumer alert needs.
+ * waiting-job and paused gauges that the no-consumer alert needs.
  */
 import { createRequire } from 'node:module';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';

@@ -79,6 +79,7 @@ describe('examples/alerting: a worker scraped by Prometheus', function () {
     expect(sample(scrape, 'messaging_process_duration_bucket', { ...q, le: '+Inf' })).to.equal(12);
     expect(sample(scrape, 'bullmq_ledger_queue_waiting', q)).to.equal(0);
     expect(sample(scrape, 'bullmq_ledger_queue_oldest_waiting_age', q)).to.equal(0);
+    expect(sample(scrape, 'bullmq_ledger_queue_paused', q)).to.equal(0);
 
     // Every metric the rules read is one this worker exposes (recording rules, with a colon, aside).
     const rules = readFileSync(RULES, 'utf8');

@@ -167,7 +167,7 @@ describe('metrics: every attempt counted where it ends', () => {
     });
   });
 
-  it('observes waiting jobs and the age of the oldest from Queue handles, until stopped', async () => {
+  it('observes waiting jobs, the age of the oldest and whether the queue is paused from Queue handles, until stopped', async () => {
     const q = fixture('metrics-gauges');
     const first = await q.queue.add('waits', {});
     await q.queue.add('waits', {});
@@ -179,6 +179,13 @@ describe('metrics: every attempt counted where it ends', () => {
     const all = await collect(reader);
     expect(points(all, names.METRIC_QUEUE_WAITING, q.name).map((point) => point.value)).to.deep.equal([4]);
     expect(points(all, names.METRIC_QUEUE_OLDEST_WAITING_AGE, q.name).map((point) => point.value)).to.deep.equal([42]);
+    expect(points(all, names.METRIC_QUEUE_PAUSED, q.name).map((point) => point.value)).to.deep.equal([0]);
+    // A paused queue says so: its waiting jobs are not a missing consumer.
+    await q.queue.pause();
+    const whilePaused = await collect(reader);
+    expect(points(whilePaused, names.METRIC_QUEUE_PAUSED, q.name).map((point) => point.value)).to.deep.equal([1]);
+    expect(points(whilePaused, names.METRIC_QUEUE_WAITING, q.name).map((point) => point.value)).to.deep.equal([4]);
+    await q.queue.resume();
     gauges.stop();
     // Stopped: the queue is no longer read (a fourth job changes nothing).
     await q.queue.add('waits', {});
