@@ -9,7 +9,12 @@ import type { IncomingMessage } from 'node:http';
 export const CSRF_COOKIE = 'bullmq_ledger_csrf';
 
 export class CsrfGuard {
-  private readonly secret = randomBytes(32);
+  private readonly secret: Buffer;
+
+  /** `secret`: shared by replicas behind one address; random per process without it. */
+  constructor(secret?: string) {
+    this.secret = secret === undefined ? randomBytes(32) : Buffer.from(secret, 'utf8');
+  }
 
   /** The browser's cookie value, if it sent a well-formed one. */
   cookieOf(req: IncomingMessage): string | undefined {

@@ -85,7 +85,7 @@ export function createLedgerDashboard(options: LedgerDashboardOptions): LedgerDa
   const checked = checkOptions(options);
   const authorize = options.authorize ?? ((_req: IncomingMessage, action: DashboardAction) => action.type === 'view');
   const assets = loadAssets();
-  const csrf = new CsrfGuard();
+  const csrf = new CsrfGuard(checked.csrfSecret);
   const pageContext: PageContext = {
     base: checked.basePath,
     title: checked.title,

@@ -62,6 +62,12 @@ export interface LedgerDashboardOptions {
   readonly actor?: (req: IncomingMessage) => string;
   /** Default refresh interval of the pages in seconds, 0 for none (default 10). */
   readonly refreshSeconds?: number;
+  /**
+   * Signs the retry confirmation's token (32 characters or more). Give every replica behind one
+   * address the same secret, so that a confirmation one shows can be posted to another; by default
+   * each process makes a random one.
+   */
+  readonly csrfSecret?: string;
 }
 
 export interface CheckedOptions {
@@ -72,6 +78,7 @@ export interface CheckedOptions {
   readonly traceLink: (ids: TraceIds) => string | undefined;
   readonly redact: (job: RedactableJob) => RedactableJob;
   readonly queues: ReadonlyMap<string, RetryableQueue>;
+  readonly csrfSecret: string | undefined;
 }
 
 function fail(message: string): never {
@@ -99,6 +106,10 @@ export function checkOptions(options: LedgerDashboardOptions): CheckedOptions {
     }
     queues.set(queue.name, queue);
   }
+  const csrfSecret = options.csrfSecret;
+  if (csrfSecret !== undefined && (typeof csrfSecret !== 'string' || csrfSecret.length < 32)) {
+    fail('csrfSecret must be a string of 32 characters or more (e.g. openssl rand -base64 32), shared by the replicas');
+  }
   return {
     basePath,
     readOnly: options.readOnly ?? true,
@@ -107,6 +118,7 @@ export function checkOptions(options: LedgerDashboardOptions): CheckedOptions {
     traceLink: traceLinker(options.traceUrl),
     redact: options.redact ?? ((job) => job),
     queues,
+    csrfSecret,
   };
 }
 

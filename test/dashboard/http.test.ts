@@ -6,12 +6,14 @@ import { LedgerWriter } from '../../exporter/ledger-writer';
 import type { DashboardAction } from '../../dashboard';
 import { createLedgerDashboard } from '../../dashboard';
 import { migrateLedger } from '../../schema';
+import { bullmq } from '../helpers/bullmq';
 import { startDashboard } from '../helpers/dashboard-server';
 import type { DashboardServer } from '../helpers/dashboard-server';
 import { openLedgerDb } from '../helpers/ledger-db';
 import type { LedgerDb } from '../helpers/ledger-db';
 import { attemptRows, pendingRow } from '../helpers/ledger-rows';
 import { uniqueSchema } from '../helpers/postgres';
+import { REDIS } from '../helpers/queues';
 
 const HOUR = 3_600_000;
 
@@ -467,8 +469,45 @@ describe('dashboard over HTTP', () => {
       [{ orm: db.orm, basePath: 'ledger" onclick="x' }, /basePath/],
       [{ orm: db.orm, basePath: '//evil.example' }, /basePath/],
       [{ orm: db.orm, refreshSeconds: -1 }, /refreshSeconds/],
+      [{ orm: db.orm, csrfSecret: 'short' }, /csrfSecret must be a string of 32 characters or more/],
     ];
     for (const [options, message] of cases) expect(() => createLedgerDashboard(options)).to.throw(TypeError, message);
+  });
+
+  it('accepts a retry confirmation shown by another replica only when they share csrfSecret', async () => {
+    const csrfSecret = 'a-secret-every-replica-of-this-dashboard-shares';
+    // A BullMQ queue that does not hold the job: past the CSRF check, the answer is 409.
+    const queue = new bullmq.Queue(emails, { connection: REDIS });
+    const actions = { orm: db.orm, readOnly: false, authorize: () => true, queues: [queue] };
+    const [shown, sibling, stranger] = await Promise.all([
+      startDashboard({ ...actions, csrfSecret }),
+      startDashboard({ ...actions, csrfSecret }),
+      startDashboard(actions),
+    ]);
+    try {
+      const job = `/jobs/${encodeURIComponent(emails)}/f-1`;
+      const confirmation = await shown.get(`${job}/retry`);
+      expect(confirmation.status).to.equal(200);
+      const cookie = (confirmation.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const token = /name="csrf" value="([^"]+)"/.exec(await confirmation.text())?.[1] ?? '';
+      expect(cookie).to.match(/^bullmq_ledger_csrf=/);
+      const post = (to: DashboardServer): Promise<Response> =>
+        fetch(`${to.url}${job}/retry`, {
+          method: 'POST',
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ csrf: token }),
+          redirect: 'manual',
+        });
+      const accepted = await post(sibling);
+      expect(accepted.status).to.equal(409);
+      expect(await accepted.text()).to.include('BullMQ no longer holds this job');
+      const refused = await post(stranger);
+      expect(refused.status).to.equal(403);
+      expect(await refused.text()).to.include('confirm the retry again');
+    } finally {
+      await Promise.all([shown.close(), sibling.close(), stranger.close()]);
+      await queue.close();
+    }
   });
 
   it('never links a trace to a non-http URL a traceUrl function returns', async () => {
