@@ -168,6 +168,8 @@ describe('Prometheus alert rules (alerts/, checked by promtool)', function () {
     expectSuccess(await promtool('check', 'rules', file), 'promtool check rules (latency options)');
     expect(cli.stdout).to.contain('messaging_process_duration_seconds_bucket{messaging_system="bullmq",le="2.5"}');
     expect(cli.stdout).to.not.contain('messaging_process_duration_count');
+    // A gauge with unit "1" gets the _ratio suffix from those exporters.
+    expect(cli.stdout).to.contain('bullmq_ledger_queue_paused_ratio{messaging_system="bullmq"}');
     expect(thresholdsOf(cli.stdout, 'bullmq_ledger:attempt_slow_ratio:rate1h')).to.include(0.72);
     expect(thresholdsOf(cli.stdout, 'bullmq_ledger:attempt_slow_ratio:rate3d')).to.include(0.05);
     expect(cli.stdout).to.contain('took longer than 2.5 s');
