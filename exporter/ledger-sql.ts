@@ -55,14 +55,27 @@ function recordset(columns: ReadonlyArray<readonly [string, string, string]>): {
   return { from: `json_to_recordset($1::json) as i(${definition})`, select };
 }
 
-/** The newest-wins rule of record-order.ts, on the stored row `t` and the incoming `excluded`. */
-const INCOMING_IS_NEWER = `(
-    coalesce(excluded.enqueued_at, t.enqueued_at, 'epoch'), excluded.attempts_started, excluded.attempt,
-    case when excluded.final then 2 when excluded.attempts_started > 0 or excluded.attempt > 0 then 1 else 0 end
+/** `rank` of record-order.ts: 0 for a row without an attempt (PENDING from a producer), 1 an attempt, 2 a final one. */
+const rankOf = (row: 't' | 'excluded'): string =>
+  `case when ${row}.final then 2 when ${row}.attempts_started > 0 or ${row}.attempt > 0 then 1 else 0 end`;
+
+/**
+ * The newest-wins rule of record-order.ts, on the stored row `t` and the
+ * incoming `excluded`. From spans, a row without an attempt is insert-if-absent;
+ * from BullMQ (reconciliation), whose enqueue times are the stored jobs' own, it
+ * may start a new incarnation. Either way an attempt replaces a row without one.
+ */
+function incomingIsNewer(fromBullMQ: boolean): string {
+  const ordered = `(
+    coalesce(excluded.enqueued_at, t.enqueued_at, 'epoch'), excluded.attempts_started, excluded.attempt, ${rankOf('excluded')}
   ) > (
-    coalesce(t.enqueued_at, excluded.enqueued_at, 'epoch'), t.attempts_started, t.attempt,
-    case when t.final then 2 when t.attempts_started > 0 or t.attempt > 0 then 1 else 0 end
+    coalesce(t.enqueued_at, excluded.enqueued_at, 'epoch'), t.attempts_started, t.attempt, ${rankOf('t')}
   )`;
+  const replacesPending = `(${rankOf('excluded')} > 0 and ${rankOf('t')} = 0)`;
+  return fromBullMQ
+    ? `(${replacesPending} or ${ordered})`
+    : `(${rankOf('excluded')} > 0 and (${rankOf('t')} = 0 or ${ordered}))`;
+}
 
 const NEW_INCARNATION = `(excluded.enqueued_at is not null and t.enqueued_at is not null and excluded.enqueued_at <> t.enqueued_at)`;
 
@@ -101,6 +114,7 @@ export function upsertRecordsSql(
   const columns = RECORD_COLUMNS.map(([column]) => column).join(', ');
   const { from, select } = recordset(RECORD_COLUMNS);
   const statusType = `${quoteIdentifier(schema)}."worker_job_status"`;
+  const INCOMING_IS_NEWER = incomingIsNewer(fromBullMQ);
   const selectWithStatus = select.replace('i."status"', `i."status"::${statusType}`);
   const updates = [
     ...LATEST_ATTEMPT_COLUMNS.map(

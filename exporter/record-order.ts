@@ -1,18 +1,27 @@
 /**
  * The monotonic rule of `worker_job_records`, shared by the in-batch merge
- * (here) and the SQL upsert (ledger-sql.ts), which must agree: a row replaces
- * the stored one only if it is newer, compared on
+ * (here) and the SQL upsert (ledger-sql.ts), which must agree:
  *
- *   (enqueued_at, attempts_started, attempt, rank)
+ * - A row without an attempt (`rank` 0: PENDING, from a producer span) is
+ *   insert-if-absent: it never replaces a stored row, only fills in what that
+ *   row does not know (job name, enqueue time). A late producer span never
+ *   overwrites a finished job, and a job id added again (BullMQ ignores the
+ *   add, but the span carries a timestamp of its own) never resets one.
+ * - A row with an attempt always replaces a row without one.
+ * - Between two rows with attempts the newer wins, compared on
+ *   (enqueued_at, attempts_started, attempt, rank):
+ *   - `enqueued_at` tells two incarnations of a job id apart (a job re-added
+ *     after removal); when either side does not know it, it does not decide.
+ *   - `attempts_started` is BullMQ's own count of activations: it orders
+ *     attempts whatever clock or process they ran on, including overlapping
+ *     attempts of a stalled job.
+ *   - `attempt`, then `rank`: 1 for an attempt, 2 for a final attempt, so a
+ *     finished state wins over an unfinished one of the same attempt.
  *
- * - `enqueued_at` tells two incarnations of a job id apart (a job re-added
- *   after removal); when either side does not know it, it does not decide.
- * - `attempts_started` is BullMQ's own count of activations: it orders
- *   attempts whatever clock or process they ran on, including overlapping
- *   attempts of a stalled job.
- * - `attempt`, then `rank`: 0 for a PENDING row from a producer span, 1 for an
- *   attempt, 2 for a final attempt, so a finished state wins over a pending
- *   one of the same attempt, and a late producer span never overwrites.
+ * Reconciliation's rows (upsertRecordsSql with `fromBullMQ`) carry the stored
+ * jobs' own enqueue times, so there a row without an attempt may replace an
+ * older incarnation; it writes one row per job, so the in-batch merge does not
+ * decide between its rows.
  */
 import type { RecordRow } from './ledger-rows';
 
@@ -23,6 +32,8 @@ export function rank(row: Pick<RecordRow, 'final' | 'attemptsStarted' | 'attempt
 
 /** Whether `incoming` should replace `stored`. */
 export function isNewer(incoming: RecordRow, stored: RecordRow): boolean {
+  if (rank(incoming) === 0) return false;
+  if (rank(stored) === 0) return true;
   const incomingEnqueued = incoming.enqueuedAt ?? stored.enqueuedAt ?? 0;
   const storedEnqueued = stored.enqueuedAt ?? incoming.enqueuedAt ?? 0;
   const a = [incomingEnqueued, incoming.attemptsStarted, incoming.attempt, rank(incoming)];

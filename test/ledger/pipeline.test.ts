@@ -142,6 +142,31 @@ describe('the ledger, end to end with real workers', () => {
     expect(done).to.deep.include({ status: 'COMPLETED', attempt: 1, attemptsStarted: 2 });
   });
 
+  it('keeps a job as it is when its id is added again, before it ran and after', async () => {
+    const q = fixture('same-id');
+    const first = await q.queue.add('once', {}, { jobId: 'fixed-id' });
+    const enqueuedAt = first.timestamp;
+    // BullMQ ignores an add of an id it holds, but hands back a job stamped now: a later time.
+    await waitFor(() => Date.now() > enqueuedAt, { what: 'the clock to move on' });
+    const again = await q.queue.add('once', {}, { jobId: 'fixed-id' });
+    expect(again.timestamp).to.be.greaterThan(enqueuedAt);
+    await ledger.processor.forceFlush();
+    const [pending] = await ledger.waitForRecords(q.name, 1, (record) => record.status === 'PENDING');
+    expect(pending?.enqueuedAt?.getTime()).to.equal(enqueuedAt);
+
+    q.worker(async () => 'ok');
+    const [done] = await ledger.waitForRecords(q.name, 1, (record) => record.status === 'COMPLETED');
+    expect(done).to.deep.include({ attempt: 1, final: true, outcome: 'completed' });
+    expect(done?.enqueuedAt?.getTime()).to.equal(enqueuedAt);
+
+    // Added again once it completed (BullMQ still holds it): the ledger keeps the completion.
+    await q.queue.add('once', {}, { jobId: 'fixed-id' });
+    await ledger.processor.forceFlush();
+    const [after] = await ledger.records(q.name);
+    expect(after).to.deep.include({ status: 'COMPLETED', attempt: 1, final: true });
+    expect(after?.enqueuedAt?.getTime()).to.equal(enqueuedAt);
+  });
+
   it('counts what it wrote', () => {
     const counters = ledger.processor.counters();
     expect(counters.written).to.be.greaterThan(0);

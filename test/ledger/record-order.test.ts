@@ -97,19 +97,45 @@ describe('worker_job_records: the newest attempt wins, whatever the order', () =
     expect(await stored(db, 'q:overstalled')).to.include({ status: 'FAILED', final: true, outcome: 'failed' });
   });
 
-  it('starts over for a job id re-added after the previous job was removed', async () => {
+  it('starts over for a job id re-added after the previous job was removed, once the new job runs', async () => {
     await writer.write(prepareBatch([attemptRows('q', 'reused', 1, 'completed')]));
     const later = T0 + 86_400_000;
+    // The producer's row is insert-if-absent: the finished job stays as it was...
     await writer.write(prepareBatch([pendingRow('q', 'reused', later)]));
-    // A new incarnation that has not started yet: nothing of the old one is kept.
-    expect(await stored(db, 'q:reused')).to.include({
-      status: 'PENDING',
-      attempt: 0,
-      enqueuedAt: later,
-      startedAt: null,
-    });
+    expect(await stored(db, 'q:reused')).to.include({ status: 'COMPLETED', enqueuedAt: T0, startedAt: T0 + 1000 });
+    // ...until an attempt of the new job arrives: nothing of the old one is kept.
     await writer.write(prepareBatch([attemptRows('q', 'reused', 1, 'failed', { enqueuedAt: later })]));
-    expect(await stored(db, 'q:reused')).to.include({ status: 'FAILED', startedAt: later + 1000 });
+    expect(await stored(db, 'q:reused')).to.include({
+      status: 'FAILED',
+      enqueuedAt: later,
+      startedAt: later + 1000,
+    });
+  });
+
+  it('never resets a job when its id is added again (BullMQ ignores the add; its span has a later time)', async () => {
+    // Added again after it completed.
+    await writer.write(prepareBatch([pendingRow('q', 'dup-done'), attemptRows('q', 'dup-done', 1, 'completed')]));
+    await writer.write(prepareBatch([pendingRow('q', 'dup-done', T0 + 5000)]));
+    expect(await stored(db, 'q:dup-done')).to.include({ status: 'COMPLETED', final: true, enqueuedAt: T0 });
+
+    // Added twice before it ran, the second add's span arriving first, in every batch split: the
+    // attempt (with the job's own enqueue time) still wins over the PENDING row of the later add.
+    const splits: LedgerRows[][][] = [
+      [[pendingRow('q', 'dup-1', T0 + 5000)], [pendingRow('q', 'dup-1')], [attemptRows('q', 'dup-1', 1, 'completed')]],
+      [[pendingRow('q', 'dup-2', T0 + 5000), pendingRow('q', 'dup-2'), attemptRows('q', 'dup-2', 1, 'completed')]],
+      [[pendingRow('q', 'dup-3', T0 + 5000), attemptRows('q', 'dup-3', 1, 'completed')], [pendingRow('q', 'dup-3')]],
+      [[attemptRows('q', 'dup-4', 1, 'completed')], [pendingRow('q', 'dup-4', T0 + 5000), pendingRow('q', 'dup-4')]],
+    ];
+    for (const [i, batches] of splits.entries()) {
+      for (const batch of batches) await writer.write(prepareBatch(batch));
+      expect(await stored(db, `q:dup-${i + 1}`), `split ${i + 1}`).to.include({
+        status: 'COMPLETED',
+        final: true,
+        attempt: 1,
+        enqueuedAt: T0,
+        startedAt: T0 + 1000,
+      });
+    }
   });
 
   it('is idempotent: the same batch twice stores the same rows once', async () => {
