@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { MikroORM } from '@mikro-orm/core';
+import { context } from '@opentelemetry/api';
 import { MikroORM as PostgreSqlMikroORM } from '@mikro-orm/postgresql';
 import { ledgerEntities } from '../schema';
 import { migrateLedger } from '../schema/migrate';
@@ -8,7 +9,7 @@ import { prepareBatch } from './ledger-batch';
 import { spanToLedgerRows } from './ledger-rows';
 import type { LedgerRows, WorkerIdentity } from './ledger-rows';
 import { LedgerWriter } from './ledger-writer';
-import { ExportResultCode } from './otel-sdk-contract';
+import { ExportResultCode, suppressTracing } from './otel-sdk-contract';
 import type { ExportResult, FinishedSpan } from './otel-sdk-contract';
 
 export type LedgerSpanExporterOptions = (
@@ -78,7 +79,8 @@ export class LedgerSpanExporter implements LedgerRowSink {
       }
       this.owned = true;
       this.identity = `${redactPassword(options.clientUrl)}/${options.schema ?? 'public'}`;
-      this.connect = () => openOwnOrm(options);
+      // Connecting and migrating are its own database I/O too: never traced (see LedgerWriter).
+      this.connect = () => context.with(suppressTracing(context.active()), () => openOwnOrm(options));
     }
   }
 

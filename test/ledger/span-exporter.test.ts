@@ -117,24 +117,45 @@ describe('LedgerSpanExporter', () => {
     });
   });
 
+  /** Whether tracing was suppressed for each query `run` sends through pg. */
+  async function suppressedQueries(run: () => Promise<unknown>): Promise<boolean[]> {
+    const seen: boolean[] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- restored below, and called with its own this
+    const query = pg.Client.prototype.query;
+    // Observe (not replace) the driver's query path: what an instrumented pg would see.
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      seen.push(isTracingSuppressed(context.active()));
+      return Reflect.apply(query, this, args) as unknown;
+    } as typeof query;
+    try {
+      await run();
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    return seen;
+  }
+
   it('runs its database queries with tracing suppressed', async () => {
     await withDb('suppressed', async (_db, exporter) => {
-      const seen: boolean[] = [];
-      // eslint-disable-next-line @typescript-eslint/unbound-method -- restored below, and called with its own this
-      const query = pg.Client.prototype.query;
-      // Observe (not replace) the driver's query path: what an instrumented pg would see.
-      pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-        seen.push(isTracingSuppressed(context.active()));
-        return Reflect.apply(query, this, args) as unknown;
-      } as typeof query;
-      try {
-        await exportOnce(exporter, spans);
-      } finally {
-        pg.Client.prototype.query = query;
-      }
+      const seen = await suppressedQueries(() => exportOnce(exporter, spans));
       expect(seen.length).to.be.greaterThan(0);
       expect(seen.every(Boolean)).to.equal(true);
     });
+  });
+
+  it('connects and migrates with tracing suppressed too, when it owns its ORM', async () => {
+    const db = await openLedgerDb('suppressed-own');
+    const exporter = new LedgerSpanExporter({ clientUrl: DATABASE_URL, schema: db.schema, migrate: true });
+    try {
+      const seen = await suppressedQueries(() => exportOnce(exporter, spans));
+      // The connection check, the migrations (DDL) and the batch: dozens of queries, none traced.
+      expect(seen.length).to.be.greaterThan(20);
+      expect(seen.filter((suppressed) => !suppressed)).to.have.length(0);
+      expect((await snapshot(db, queueName))[0]).to.be.greaterThan(0);
+    } finally {
+      await exporter.shutdown();
+      await db.close();
+    }
   });
 
   it('fails each export, without throwing, while its database is unreachable, and connects once it answers', async () => {
