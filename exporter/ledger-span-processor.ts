@@ -27,7 +27,10 @@ export interface LedgerCounters {
   readonly pending: number;
   /** Rows appended to the spool while the database was down or slow. */
   readonly spilled: number;
-  /** Rows lost: only when the spool is disabled or cannot be written. Logged. */
+  /**
+   * Rows not in the ledger: when the spool is disabled or cannot be written, or a row PostgreSQL
+   * itself refuses (kept aside in the spool directory's `rejected.ndjson`). Logged.
+   */
   readonly dropped: number;
 }
 
@@ -251,6 +254,21 @@ export class LedgerSpanProcessor {
       setImmediate(() => this.pump());
   }
 
+  private setAside(rows: readonly LedgerRows[], reason: string): void {
+    const job = rows[0]?.record.id ?? '?';
+    const refused = `bullmq-ledger: the ledger database refused the row of job ${job}: ${reason}`;
+    if (this.spool === undefined) {
+      diag.error(`${refused}; it is dropped (no spool to keep it in)`);
+      return;
+    }
+    const kept = this.spool.setAside(rows, reason).then((file) => {
+      diag.error(file === undefined ? `${refused}; it is dropped` : `${refused}; it is kept in ${file}`);
+      return file !== undefined;
+    });
+    this.pendingSpills.add(kept);
+    void kept.finally(() => this.pendingSpills.delete(kept));
+  }
+
   private onWriteFailed(batch: Batch, err: unknown): void {
     if (isRowError(err) && batch.rows.length > 1) {
       // A value PostgreSQL refuses: write smaller batches until the row is isolated.
@@ -261,11 +279,10 @@ export class LedgerSpanProcessor {
       return;
     }
     if (isRowError(err)) {
+      // Retrying cannot help: the row is not in the ledger (counted as dropped), but kept aside.
       void batch.spool?.commit();
       this.count('dropped', batch.rows.length);
-      diag.error(
-        `bullmq-ledger: the ledger database refused a row for job ${batch.rows[0]?.record.id ?? '?'}; it is dropped: ${describeWriteError(err)}`,
-      );
+      this.setAside(batch.rows, describeWriteError(err));
       this.batchLimit = this.options.maxBatchSize;
       setImmediate(() => this.pump());
       return;
@@ -326,9 +343,12 @@ export class LedgerSpanProcessor {
   private async drain(deadline: number): Promise<void> {
     while (Date.now() < deadline) {
       const idle = this.queue.length === 0 && this.inFlight === undefined && !(this.spool?.hasWork ?? false);
-      if (idle && this.writing === undefined) return;
       // The database is down and every row is safe in the spool: waiting would not write more.
-      if (!this.healthy && this.spool !== undefined && this.queue.length === 0 && this.writing === undefined) return;
+      const spooled = !this.healthy && this.spool !== undefined && this.queue.length === 0;
+      if ((idle || spooled) && this.writing === undefined) {
+        await Promise.all([...this.pendingSpills]); // on disk before the caller goes on
+        return;
+      }
       this.pump();
       const waiting = this.writing;
       if (waiting !== undefined && this.retryTimer === undefined) await waiting;

@@ -6,7 +6,9 @@
  *
  * Files in the spool directory:
  * - `<instance>.jsonl`: the file a live process appends to;
- * - `<instance>.replay-<id>.jsonl`: a file a process is replaying.
+ * - `<instance>.replay-<id>.jsonl`: a file a process is replaying;
+ * - `rejected.ndjson`: rows PostgreSQL itself refused (never replayed: they
+ *   would be refused again), each with the error, kept for someone to look at.
  * Every process touches its files while it lives; a file untouched for
  * `staleAfterMs` belongs to a process that is gone, and any process may claim
  * it by renaming it (renames are atomic: one claimer wins).
@@ -16,6 +18,9 @@ import { promises as fs, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DiagLogger } from '@opentelemetry/api';
 import type { LedgerRows } from './ledger-rows';
+
+/** Not `.jsonl`: never claimed for replay. */
+const REJECTED_FILE = 'rejected.ndjson';
 
 interface Replay {
   readonly file: string;
@@ -80,6 +85,23 @@ export class Spool {
         return false;
       }
     });
+  }
+
+  /**
+   * Keeps rows the database refused in `rejected.ndjson`, with the reason.
+   * Resolves to the file's path, or undefined when it could not be written (logged).
+   */
+  async setAside(rows: readonly LedgerRows[], reason: string): Promise<string | undefined> {
+    const file = path.join(this.options.directory, REJECTED_FILE);
+    const rejectedAt = new Date().toISOString();
+    const text = rows.map((row) => JSON.stringify({ rejectedAt, reason, row })).join('\n') + '\n';
+    try {
+      await fs.appendFile(file, text, 'utf8');
+      return file;
+    } catch (err) {
+      this.diag.error(`bullmq-ledger: could not keep a refused row in ${file}`, err);
+      return undefined;
+    }
   }
 
   /**

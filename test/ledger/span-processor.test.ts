@@ -1,10 +1,11 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT_CONTEXT, SpanKind, TraceFlags } from '@opentelemetry/api';
+import { diag, ROOT_CONTEXT, SpanKind, TraceFlags } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { LedgerSpanProcessor } from '../../exporter';
 import type { FinishedSpan, LedgerRows, LedgerRowSink } from '../../exporter';
+import { Spool } from '../../exporter/spool';
 import * as attr from '../../src/attributes';
 import { PACKAGE_NAME } from '../../src/version';
 import { waitFor } from '../helpers/wait';
@@ -145,7 +146,7 @@ describe('LedgerSpanProcessor', () => {
     expect(counters.spilled).to.equal(0);
   });
 
-  it('isolates a row the database refuses, writes the others, and counts it as dropped', async () => {
+  it('isolates a row the database refuses, writes the others, and keeps it aside (counted as dropped)', async () => {
     const sink = new RecordingSink();
     sink.failing = (rows) =>
       rows.some((row) => row.record.jobId === 'poison')
@@ -157,6 +158,23 @@ describe('LedgerSpanProcessor', () => {
     await processor.forceFlush();
     expect(sink.written.sort()).to.deep.equal(Array.from({ length: 7 }, (_, i) => `job-${i}`).sort());
     expect(processor.counters()).to.deep.include({ written: 7, dropped: 1, pending: 0 });
+    // Not in the ledger, not lost: kept with the reason, where replays never pick it up again.
+    const kept = readFileSync(path.join(spool, 'rejected.ndjson'), 'utf8').trim().split('\n');
+    expect(kept).to.have.length(1);
+    const line: unknown = JSON.parse(kept[0] ?? '');
+    expect(line).to.nested.include({ 'row.record.jobId': 'poison' });
+    expect(line)
+      .to.have.property('reason')
+      .that.matches(/22P02|invalid input syntax/);
+    // Another process claims spool files that look abandoned, but never this one.
+    await processor.shutdown();
+    await waitFor(() => Date.now() - statSync(path.join(spool, 'rejected.ndjson')).mtimeMs > 150, {
+      what: 'the rejected file to look abandoned',
+    });
+    const other = new Spool({ directory: spool, staleAfterMs: 100 }, diag);
+    await other.claim();
+    expect(other.hasWork).to.equal(false);
+    expect(readdirSync(spool)).to.include('rejected.ndjson');
   });
 
   it('on shutdown with the database down, keeps the rows in the spool for the next start', async () => {
