@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM } from '@mikro-orm/postgresql';
 import {
   LEDGER_MIGRATIONS_TABLE,
@@ -90,6 +91,36 @@ describe('schema: entities and migrations', () => {
       ledgerMigrations.map((migration) => migration.name),
     );
     expect(await migrateLedger(db.orm)).to.deep.equal({ applied: [] });
+  });
+
+  it("runs from a host application's own migrator, given ledgerMigrations in its migrationsList", async () => {
+    const host = await MikroORM.init({
+      entities: [...ledgerEntities],
+      clientUrl: DATABASE_URL,
+      schema: db.schema,
+      extensions: [Migrator],
+      migrations: { migrationsList: [...ledgerMigrations], tableName: 'host_migrations' },
+    });
+    try {
+      const up = await host.getMigrator().up();
+      expect(up.map((migration) => migration.name)).to.deep.equal(ledgerMigrations.map((m) => m.name));
+      expect(await tables(db)).to.deep.equal([
+        'host_migrations',
+        'ledger_dashboard_actions',
+        'ledger_queue_days',
+        'ledger_queue_hours',
+        'ledger_worker_days',
+        'ledger_worker_hours',
+        'worker_job_attempts',
+        'worker_job_records',
+      ]);
+      // The host's migrator can take them back down too.
+      const down = await host.getMigrator().down({ to: 0 });
+      expect(down).to.have.length(ledgerMigrations.length);
+      expect(await tables(db)).to.deep.equal(['host_migrations']);
+    } finally {
+      await host.close(true);
+    }
   });
 
   it('has down() migrations that remove, in reverse order, what up() created', async () => {
