@@ -132,6 +132,58 @@ describe('LedgerSpanProcessor', () => {
     });
   });
 
+  it('hands the exporter one batch at a time: the next only once the last has settled', async () => {
+    const calls: Array<{ rows: number; release: () => void }> = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const sink = new RecordingSink();
+    sink.writeRows = (rows) => {
+      inFlight += 1;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      return new Promise<void>((resolve) => {
+        calls.push({
+          rows: rows.length,
+          release: () => {
+            inFlight -= 1;
+            resolve();
+          },
+        });
+      });
+    };
+    const processor = start(sink, { maxBatchSize: 10, flushIntervalMs: 5 });
+    for (let i = 0; i < 35; i++) processor.onEnd(attemptSpan(`job-${i}`));
+    for (let released = 0; released < 4; released++) {
+      await waitFor(() => calls.length === released + 1, { what: `write ${released + 1} to start` });
+      // Full batches are waiting and the interval has passed many times: still one write at a time.
+      await waitFor(() => processor.counters().pending === 35 - released * 10, { what: 'the counts to settle' });
+      expect(inFlight).to.equal(1);
+      calls[released]?.release();
+    }
+    await processor.forceFlush();
+    expect(calls.map((call) => call.rows)).to.deep.equal([10, 10, 10, 5]);
+    expect(mostInFlight).to.equal(1);
+  });
+
+  it('backs off exponentially between failed writes, up to maxRetryDelayMs', async () => {
+    const attempts: number[] = [];
+    const sink = new RecordingSink();
+    sink.failing = () => {
+      attempts.push(performance.now());
+      return connectionRefused();
+    };
+    const processor = start(sink, { spool: false, initialRetryDelayMs: 20, maxRetryDelayMs: 80 });
+    processor.onEnd(attemptSpan('job'));
+    await waitFor(() => attempts.length >= 8, { timeoutMs: 5000, what: 'eight write attempts' });
+    const gaps = attempts.slice(1).map((at, i) => at - (attempts[i] ?? at));
+    // Delays with ±25% jitter: 20, 40, 80, then 80 at most; timers may fire a little late, never early.
+    expect(gaps[0]).to.be.within(15, 60);
+    for (const gap of gaps.slice(3)) expect(gap).to.be.within(60, 80 * 1.25 + 50);
+    expect(Math.min(...gaps.slice(3))).to.be.greaterThan(Math.max(gaps[0] ?? 0, 0) * 1.2);
+    sink.failing = undefined;
+    await processor.forceFlush();
+    expect(sink.written).to.deep.equal(['job']);
+  });
+
   it('without a spool, keeps maxQueueSize rows in memory and counts the rest as dropped', async () => {
     const sink = new RecordingSink();
     sink.failing = connectionRefused;
