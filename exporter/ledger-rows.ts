@@ -93,7 +93,8 @@ export function spanToLedgerRows(span: FinishedSpan, fallback: WorkerIdentity): 
   const a = span.attributes;
   const queueName = text(a[attr.ATTR_MESSAGING_DESTINATION_NAME]);
   const jobId = text(a[attr.ATTR_MESSAGING_MESSAGE_ID]);
-  if (queueName === null || jobId === null) return undefined;
+  // BullMQ has no empty queue names or job ids: an empty one is unknown, not a key.
+  if (queueName === null || jobId === null || queueName === '' || jobId === '') return undefined;
   const operation = a[attr.ATTR_MESSAGING_OPERATION_TYPE];
   if (span.kind === SpanKind.CONSUMER && operation === attr.OPERATION_PROCESS) {
     return attemptRows(span, queueName, jobId, fallback);
@@ -116,9 +117,9 @@ function attemptRows(
   const { traceId, spanId } = span.spanContext();
   const startedAt = hrTimeToMillis(span.startTime);
   const endedAt = hrTimeToMillis(span.endTime);
-  const durationMs = finite(a[attr.ATTR_ATTEMPT_DURATION_MS]) ?? Math.max(endedAt - startedAt, 0);
+  const durationMs = Math.max(finite(a[attr.ATTR_ATTEMPT_DURATION_MS]) ?? endedAt - startedAt, 0);
   const attempt = Math.max(integer(a[attr.ATTR_ATTEMPT_NUMBER]) ?? 1, 1);
-  const attemptsStarted = integer(a[attr.ATTR_JOB_ATTEMPTS_STARTED]) ?? 0;
+  const attemptsStarted = Math.max(integer(a[attr.ATTR_JOB_ATTEMPTS_STARTED]) ?? 0, 0);
   const final = a[attr.ATTR_ATTEMPT_FINAL] === true;
   const errorDetails = errorDetailsOf(a);
   const jobName = text(a[attr.ATTR_BULLMQ_JOB_NAME]);
