@@ -32,6 +32,11 @@ export interface HealthOptions {
   readonly now?: Date | number;
 }
 
+/** What `evaluateHealth` takes: the ledger's database, and the options, in one object or two. */
+export type HealthRequest = HealthSource & HealthOptions;
+
+const REQUEST_KEYS: ReadonlySet<string> = new Set(['orm', 'clientUrl', 'schema', 'since', 'until', 'slo', 'now']);
+
 export interface HealthReport {
   readonly since: Date;
   readonly until: Date;
@@ -118,10 +123,17 @@ async function evaluate(queries: LedgerQueries, range: HealthRange): Promise<Hea
   };
 }
 
-function checkSource(source: HealthSource): void {
+function checkSource(source: HealthRequest): void {
   if (typeof source !== 'object' || source === null) {
     throw new TypeError(
       "bullmq-ledger: evaluateHealth needs { orm } (a MikroORM instance on the ledger's database) or { clientUrl: 'postgresql://...' }",
+    );
+  }
+  // A misspelt option (`sice`, `SLO`) would otherwise be dropped without a word.
+  const unknown = Object.keys(source).filter((key) => !REQUEST_KEYS.has(key));
+  if (unknown.length > 0) {
+    throw new TypeError(
+      `bullmq-ledger: evaluateHealth does not know ${unknown.map((key) => `"${key}"`).join(', ')}; it takes orm or clientUrl (and schema), since, until, slo and now`,
     );
   }
   const hasOrm = source.orm !== undefined && source.orm !== null;
@@ -134,6 +146,14 @@ function checkSource(source: HealthSource): void {
   }
 }
 
+/** The options actually given: an `undefined` in the second argument does not hide the first's value. */
+function definedOnly(options: HealthOptions): HealthOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('bullmq-ledger: the options of evaluateHealth must be an object such as { since, slo }');
+  }
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+}
+
 function reason(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) return reason(err.errors[0]);
   const message = err instanceof Error ? err.message : String(err);
@@ -141,15 +161,22 @@ function reason(err: unknown): string {
 }
 
 /**
- * The health of every queue and worker from the ledger: per queue `healthy`,
+ * The health of every queue and worker from the ledger, e.g.
+ * `evaluateHealth({ orm, since, slo })` (or the options as a second argument): per queue `healthy`,
  * `degraded`, `critical` or `unknown` at `until` with the numbers behind it
  * (the alert rules' conditions, over windows ending at `until`) and the
  * numbers of [since, until); per worker its reliability over [since, until).
  * Wrong options throw a TypeError or RangeError before the database is asked.
  */
-export async function evaluateHealth(source: HealthSource, options: HealthOptions = {}): Promise<HealthReport> {
+export async function evaluateHealth(source: HealthRequest, options: HealthOptions = {}): Promise<HealthReport> {
   checkSource(source);
-  const range = checkHealthOptions(options);
+  const range = checkHealthOptions({
+    since: source.since,
+    until: source.until,
+    slo: source.slo,
+    now: source.now,
+    ...definedOnly(options),
+  });
   let opened: MikroORM | undefined;
   try {
     let orm = source.orm;

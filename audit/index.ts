@@ -20,7 +20,7 @@ export { reconcile } from './reconcile';
 export type { ReconcilableQueue, ReconcileOptions, ReconcileResult } from './reconcile';
 export type { JobCursor, JobFilters, TimelineStep } from './audit-sql';
 export { evaluateHealth } from './evaluate-health';
-export type { HealthOptions, HealthReport, HealthSource } from './evaluate-health';
+export type { HealthOptions, HealthReport, HealthRequest, HealthSource } from './evaluate-health';
 export { reliabilityScore, DEFAULT_SLO } from './health';
 export type { ConditionCheck, HealthState, LowTrafficCheck, QueueHealth, RangeHealth, WindowHealth } from './health';
 export type { ErrorCount, WorkerHealth, WorkerIdentity } from './worker-health';

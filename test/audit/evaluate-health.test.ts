@@ -147,6 +147,18 @@ describe('evaluateHealth on seeded ledgers', () => {
       const lenient = await evaluateHealth({ orm: db.orm }, { now, until: new Date(now), slo: 0.95 });
       expect(queueOf(lenient, 'slow').state).to.equal('healthy');
       expect(queueOf(lenient, 'fast').state).to.equal('degraded');
+      // The options may come in the one object, as `evaluateHealth({ orm, since, slo })`.
+      const oneObject = await evaluateHealth({
+        orm: db.orm,
+        since: new Date(now - 72 * HOUR),
+        until: new Date(now),
+        slo: 0.95,
+        now,
+      });
+      expect(oneObject.since.getTime()).to.equal(now - 72 * HOUR);
+      expect(oneObject.slo).to.equal(0.95);
+      expect(queueOf(oneObject, 'slow').state).to.equal('healthy');
+      expect(queueOf(oneObject, 'fast').state).to.equal('degraded');
     });
 
     it('opens its own connection from a clientUrl, and closes it', async () => {
@@ -175,6 +187,13 @@ describe('evaluateHealth on seeded ledgers', () => {
           /needs \{ orm \} .* or \{ clientUrl: 'postgresql:\/\/\.\.\.' \}/,
         ],
         [() => evaluateHealth(JSON.parse('null') as { orm: typeof orm }), TypeError, /needs \{ orm \}/],
+        [
+          // As from JavaScript, where nothing checks the keys before the call.
+          () => evaluateHealth(Object.assign({ orm }, { sice: 1, SLO: 0.9 })),
+          TypeError,
+          /does not know "sice", "SLO"; it takes orm or clientUrl \(and schema\), since, until, slo and now/,
+        ],
+        [() => evaluateHealth({ orm, slo: 2 }), RangeError, /slo must be a number between 0 and 1/],
         [
           () => evaluateHealth({ orm, clientUrl: DATABASE_URL } as unknown as { orm: typeof orm }),
           TypeError,
