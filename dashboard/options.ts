@@ -1,6 +1,7 @@
 /** The dashboard's options, checked once at creation with errors that say how to fix them. */
 import type { IncomingMessage } from 'node:http';
 import type { MikroORM } from '@mikro-orm/core';
+import { DEFAULT_SLO } from '../audit/health-thresholds';
 import type { ErrorDetailsColumn } from '../schema/worker-job-record';
 
 /** The pages and their JSON twins. */
@@ -68,6 +69,11 @@ export interface LedgerDashboardOptions {
    * each process makes a random one.
    */
   readonly csrfSecret?: string;
+  /**
+   * The objective the health badges judge against: the share of ended jobs that must end completed,
+   * between 0 and 1 (default 0.99). Give the one the alert rules were generated with (`--slo`).
+   */
+  readonly slo?: number;
 }
 
 export interface CheckedOptions {
@@ -79,6 +85,7 @@ export interface CheckedOptions {
   readonly redact: (job: RedactableJob) => RedactableJob;
   readonly queues: ReadonlyMap<string, RetryableQueue>;
   readonly csrfSecret: string | undefined;
+  readonly slo: number;
 }
 
 function fail(message: string): never {
@@ -110,6 +117,12 @@ export function checkOptions(options: LedgerDashboardOptions): CheckedOptions {
   if (csrfSecret !== undefined && (typeof csrfSecret !== 'string' || csrfSecret.length < 32)) {
     fail('csrfSecret must be a string of 32 characters or more (e.g. openssl rand -base64 32), shared by the replicas');
   }
+  const slo = options.slo ?? DEFAULT_SLO;
+  if (typeof slo !== 'number' || !(slo > 0 && slo < 1)) {
+    fail(
+      `slo must be a number between 0 and 1, exclusive (e.g. 0.995, as given to the alert rules), got ${String(slo)}`,
+    );
+  }
   return {
     basePath,
     readOnly: options.readOnly ?? true,
@@ -119,6 +132,7 @@ export function checkOptions(options: LedgerDashboardOptions): CheckedOptions {
     redact: options.redact ?? ((job) => job),
     queues,
     csrfSecret,
+    slo,
   };
 }
 

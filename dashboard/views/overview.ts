@@ -1,7 +1,7 @@
 /** `/` and `/api/queues`: per-queue outcomes, health, durations and a completion chart over a range. */
 import type { QueueStats, TimelineBin } from '../../audit/ledger-queries';
 import { evaluateQueueHealth, judgementMoment } from '../../audit/evaluate-health';
-import { DEFAULT_SLO, judgeQueueHealth } from '../../audit/health';
+import { judgeQueueHealth } from '../../audit/health';
 import type { QueueHealth } from '../../audit/health';
 import type { TimelineStep } from '../../audit/audit-sql';
 import { completionChart } from '../completion-chart';
@@ -54,7 +54,7 @@ export async function overviewView(ctx: ViewContext): Promise<ViewResult> {
   const health = {
     since: range.since,
     until: range.until ?? judgementMoment(ctx.now),
-    slo: DEFAULT_SLO,
+    slo: ctx.options.slo,
   };
   const [stats, bins, judged] = await Promise.all([
     ctx.queries.allQueueStats(range.until === undefined ? { since: range.since } : range),

@@ -121,6 +121,34 @@ describe('dashboard over HTTP', () => {
     );
   });
 
+  it('judges the health badges against the slo option, as evaluateHealth does', async () => {
+    const lenient = await startDashboard({ orm: db.orm, slo: 0.5 });
+    try {
+      const overview = (await json(await lenient.get('/api/queues?since=24h'))) as {
+        since: string;
+        health: { until: string; slo: number };
+        queues: Array<{ queueName: string; health: { state: string } }>;
+      };
+      expect(overview.health.slo).to.equal(0.5);
+      const judged = await evaluateHealth({
+        orm: db.orm,
+        since: new Date(overview.since),
+        until: new Date(overview.health.until),
+        slo: 0.5,
+      });
+      const states = (report: { queues: ReadonlyArray<{ queueName: string; state: string }> }) =>
+        Object.fromEntries(report.queues.map((queue) => [queue.queueName, queue.state]));
+      expect(Object.fromEntries(overview.queues.map((queue) => [queue.queueName, queue.health.state]))).to.deep.equal(
+        states(judged),
+      );
+      // And the objective matters here: at the default 0.99 some queue is judged otherwise.
+      const byDefault = await evaluateHealth({ orm: db.orm, since: judged.since, until: judged.until });
+      expect(states(byDefault)).to.not.deep.equal(states(judged));
+    } finally {
+      await lenient.close();
+    }
+  });
+
   it('gives the overview the per-queue numbers that SQL over the records gives', async () => {
     const body = (await json(await server.get('/api/queues?since=24h'))) as {
       queues: Array<Record<string, unknown>>;
@@ -470,6 +498,7 @@ describe('dashboard over HTTP', () => {
       [{ orm: db.orm, basePath: '//evil.example' }, /basePath/],
       [{ orm: db.orm, refreshSeconds: -1 }, /refreshSeconds/],
       [{ orm: db.orm, csrfSecret: 'short' }, /csrfSecret must be a string of 32 characters or more/],
+      [{ orm: db.orm, slo: 99 }, /slo must be a number between 0 and 1, exclusive .*got 99/],
     ];
     for (const [options, message] of cases) expect(() => createLedgerDashboard(options)).to.throw(TypeError, message);
   });
