@@ -19,7 +19,7 @@ export const METRIC_ATTEMPT_OUTCOMES = 'bullmq_ledger.attempt.outcomes';
 export const METRIC_EXPORTER_RECORDS = 'bullmq_ledger.exporter.records';
 /** Jobs waiting in a queue (observed from `Queue` handles given to `observeQueues`). */
 export const METRIC_QUEUE_WAITING = 'bullmq_ledger.queue.waiting';
-/** Age of the oldest waiting job of a queue, in seconds (0 when none waits). */
+/** Age of the oldest waiting job of a queue, in seconds (0 when none waits); of prioritized jobs, the next to run counts. */
 export const METRIC_QUEUE_OLDEST_WAITING_AGE = 'bullmq_ledger.queue.oldest_waiting_age';
 /** 1 while a queue is paused, 0 otherwise: a paused queue's waiting jobs are not a missing consumer. */
 export const METRIC_QUEUE_PAUSED = 'bullmq_ledger.queue.paused';

@@ -22,11 +22,22 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** When a job started waiting: when it was added, or when its delay ended. */
+function waitingSince(job: unknown): number | undefined {
+  const added = readFiniteNumber(job, 'timestamp');
+  return added === undefined ? undefined : added + (readFiniteNumber(readProperty(job, 'opts'), 'delay') ?? 0);
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined ? a : Math.min(a, b);
+}
+
 /** What the gauges read of a queue (a BullMQ `Queue` fits). */
 export interface ObservableQueue {
   readonly name: string;
   getJobCountByTypes(...types: Array<'wait' | 'prioritized'>): Promise<number>;
-  getJobs(types: 'wait'[], start?: number, end?: number, asc?: boolean): Promise<unknown[]>;
+  getJobs(types: Array<'wait' | 'prioritized'>, start?: number, end?: number, asc?: boolean): Promise<unknown[]>;
   /** Without it (a handle that is not a BullMQ Queue), no paused gauge is reported for the queue. */
   isPaused?(): Promise<boolean>;
 }
@@ -71,18 +82,18 @@ export function observeQueues(
       queues.map(async (queue) => {
         try {
           // Bounded: a Redis that does not answer must not stall the whole collection (every other series).
-          const [count, [first], isPaused] = await withTimeout(
+          // The oldest plain waiting job, and the prioritized job to run next (that set is ordered by
+          // priority, not age: finding its oldest would mean reading all of it).
+          const [count, [oldestWaiting], [nextPrioritized], isPaused] = await withTimeout(
             Promise.all([
               queue.getJobCountByTypes('wait', 'prioritized'),
               queue.getJobs(['wait'], 0, 0, true),
+              queue.getJobs(['prioritized'], 0, 0, true),
               typeof queue.isPaused === 'function' ? queue.isPaused() : undefined,
             ]),
             READ_TIMEOUT_MS,
           );
-          // A delayed job waits from when its delay ended.
-          const added = readFiniteNumber(first, 'timestamp');
-          const enqueuedAt =
-            added === undefined ? undefined : added + (readFiniteNumber(readProperty(first, 'opts'), 'delay') ?? 0);
+          const enqueuedAt = earliest(waitingSince(oldestWaiting), waitingSince(nextPrioritized));
           const attributes = {
             [attr.ATTR_MESSAGING_SYSTEM]: attr.MESSAGING_SYSTEM_BULLMQ,
             [attr.ATTR_MESSAGING_DESTINATION_NAME]: queue.name,

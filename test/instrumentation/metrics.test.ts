@@ -187,6 +187,20 @@ describe('metrics: every attempt counted where it ends', () => {
     expect(points(whilePaused, names.METRIC_QUEUE_WAITING, q.name).map((point) => point.value)).to.deep.equal([4]);
     await q.queue.resume();
     gauges.stop();
+
+    // Only prioritized jobs waiting: their age counts too (not a 0 that looks like an idle queue).
+    const prio = fixture('metrics-gauges-prio');
+    const urgent = await prio.queue.add('urgent', {}, { priority: 3 });
+    await prio.queue.add('urgent', {}, { priority: 1 });
+    const prioGauges = observeQueues([prio.queue], {
+      meterProvider: provider,
+      now: () => (urgent.timestamp ?? 0) + 90_000,
+    });
+    const prioPoints = await collect(reader);
+    expect(points(prioPoints, names.METRIC_QUEUE_WAITING, prio.name).map((point) => point.value)).to.deep.equal([2]);
+    const [age] = points(prioPoints, names.METRIC_QUEUE_OLDEST_WAITING_AGE, prio.name).map((point) => point.value);
+    expect(age).to.be.within(89, 90);
+    prioGauges.stop();
     // Stopped: the queue is no longer read (a fourth job changes nothing).
     await q.queue.add('waits', {});
     expect(
