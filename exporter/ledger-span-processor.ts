@@ -21,7 +21,7 @@ export type { LedgerSpanProcessorOptions } from './ledger-span-processor-options
 export interface LedgerCounters {
   /** Rows written to the database. */
   readonly written: number;
-  /** Failed writes that were (or will be) retried. */
+  /** Rows whose write failed and was (or will be) retried; a row retried twice counts twice. */
   readonly retried: number;
   /** Rows waiting: in memory, being written, or in this process's spool. */
   readonly pending: number;
@@ -287,7 +287,7 @@ export class LedgerSpanProcessor {
       setImmediate(() => this.pump());
       return;
     }
-    this.count('retried', 1);
+    this.count('retried', batch.rows.length);
     this.healthy = false;
     this.logFailure(err);
     if (batch.spool !== undefined) {
@@ -314,12 +314,13 @@ export class LedgerSpanProcessor {
       this.drop(rows);
       return;
     }
-    this.count('spilled', rows.length);
     const appended = this.spool.append(rows);
     this.pendingSpills.add(appended);
     void appended.then((ok) => {
       this.pendingSpills.delete(appended);
-      if (!ok) this.drop(rows);
+      // Counted once they are on disk: a row the spool could not take is dropped, not spilled.
+      if (ok) this.count('spilled', rows.length);
+      else this.drop(rows);
     });
   }
 

@@ -197,7 +197,13 @@ export class Spool {
   /** Removes this process's append file when it holds nothing. */
   async close(): Promise<void> {
     await this.onOwnFile(async () => {
-      if (this.ownRows === 0) await fs.rm(this.ownFile, { force: true });
+      if (this.ownRows > 0) return;
+      try {
+        await fs.rm(this.ownFile, { force: true });
+      } catch (err) {
+        // The directory itself is gone or unreadable: nothing of ours to remove, and shutdown must not fail.
+        this.diag.warn(`bullmq-ledger: could not remove the empty spool file ${this.ownFile}`, err);
+      }
     });
   }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { diag, ROOT_CONTEXT, SpanKind, TraceFlags } from '@opentelemetry/api';
@@ -117,10 +117,16 @@ describe('LedgerSpanProcessor', () => {
 
   it('retries failed writes with backoff, spooling meanwhile, and writes every row once the database answers', async () => {
     const sink = new RecordingSink();
-    sink.failing = connectionRefused;
+    let failedWrites = 0;
+    sink.failing = () => {
+      failedWrites += 1;
+      return connectionRefused();
+    };
     const processor = start(sink);
     for (let i = 0; i < 50; i++) processor.onEnd(attemptSpan(`job-${i}`));
-    await waitFor(() => processor.counters().retried >= 3, { what: 'a few retries' });
+    await waitFor(() => failedWrites >= 3 && processor.counters().spilled === 50, { what: 'a few retries' });
+    // Rows, not writes: the first failed write held all 50, each retry of the spool some of them.
+    expect(processor.counters().retried).to.be.at.least(50 + 2);
     expect(processor.counters()).to.deep.include({ written: 0, spilled: 50, dropped: 0 });
     for (let i = 50; i < 60; i++) processor.onEnd(attemptSpan(`job-${i}`)); // straight to the spool while down
     sink.failing = undefined;
@@ -182,6 +188,21 @@ describe('LedgerSpanProcessor', () => {
     sink.failing = undefined;
     await processor.forceFlush();
     expect(sink.written).to.deep.equal(['job']);
+  });
+
+  it('counts rows the spool file could not take as dropped, not spilled', async () => {
+    const sink = new RecordingSink();
+    sink.failing = connectionRefused;
+    const processor = start(sink);
+    // The spool directory turns into a file: every append fails.
+    rmSync(spool, { recursive: true, force: true });
+    writeFileSync(spool, 'not a directory');
+    for (let i = 0; i < 5; i++) processor.onEnd(attemptSpan(`job-${i}`));
+    await waitFor(() => processor.counters().dropped === 5, { what: 'the rows to be counted as dropped' });
+    expect(processor.counters()).to.deep.include({ spilled: 0, dropped: 5, written: 0 });
+    await processor.shutdown();
+    rmSync(spool, { force: true });
+    mkdirSync(spool);
   });
 
   it('without a spool, keeps maxQueueSize rows in memory and counts the rest as dropped', async () => {
