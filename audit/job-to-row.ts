@@ -10,15 +10,22 @@ import { pgSafeText } from '../exporter/pg-safe';
 import { readFiniteNumber, readProperty, readString } from '../src/safe-read';
 import type { ErrorDetailsColumn } from '../schema/worker-job-record';
 
-/** The job states reconciliation reads, and what each means for the ledger. */
+/**
+ * The job states reconciliation reads, in the order it reads them: the order
+ * jobs move through them, from waiting for their children to finished. A job
+ * that moves on while reconciliation runs goes to a state read later, where it
+ * is met again. Only a job leaving `active` backwards (retried, stalled,
+ * rate-limited, or moved to wait for children) goes to a state already read:
+ * one that does so during the run may escape it, and is met by the next run.
+ */
 export const RECONCILED_STATES = [
-  'completed',
-  'failed',
-  'active',
-  'waiting',
-  'prioritized',
-  'delayed',
   'waiting-children',
+  'delayed',
+  'prioritized',
+  'waiting',
+  'active',
+  'failed',
+  'completed',
 ] as const;
 export type ReconciledState = (typeof RECONCILED_STATES)[number];
 
@@ -80,7 +87,14 @@ export function jobToRecordRow(job: unknown, state: ReconciledState, queueName: 
         retryCount: Math.max(attemptsMade - 1, 0),
         outcome: retrying ? 'retry' : null,
         startedAt: attemptsMade > 0 ? processedOn : null,
-        completedAt: null,
+        // A retrying job's newest attempt ended, and the windows count it by that end (as they do the
+        // span-written row of the same attempt). BullMQ keeps no end time for a retried attempt:
+        // `finishedOn` is only set when a job finishes for good, and the delayed set's score is when
+        // it runs next (and not on the Job). `processedOn`, the failed attempt's start, is the
+        // nearest time it keeps: at most that attempt's duration before its end, never in the
+        // future, and the same on every run, so reconciling again still changes nothing. The
+        // enqueue time stands in if it is missing. The duration is not known: left null.
+        completedAt: retrying ? (processedOn ?? base.enqueuedAt) : null,
         durationMs: null,
         errorDetails: retrying ? failureOf(job) : null,
       };

@@ -59,9 +59,13 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
   let scanned = 0;
   let inserted = 0;
   let updated = 0;
+  // States in the order jobs move through them (RECONCILED_STATES), each newest first: BullMQ adds
+  // jobs at a state's newest end and takes, promotes or trims them at its oldest end, so jobs
+  // leaving while it is read do not shift the offsets of the jobs not read yet. Jobs added
+  // meanwhile shift them the other way, so a job may be read twice, which the upsert absorbs.
   for (const state of RECONCILED_STATES) {
     for (let start = 0; ; start += pageSize) {
-      const jobs = await options.queue.getJobs([state], start, start + pageSize - 1, true);
+      const jobs = await options.queue.getJobs([state], start, start + pageSize - 1, false);
       if (jobs.length === 0) break;
       read += jobs.length;
       const rows: LedgerRows[] = [];

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { LedgerQueries, reconcile } from '../../audit';
+import type { ReconcilableQueue } from '../../audit';
 import { WorkerJobRecord } from '../../schema';
 import { bullmq } from '../helpers/bullmq';
 import { startLedgerPipeline } from '../helpers/ledger-pipeline';
@@ -20,6 +21,16 @@ async function processJobs(q: QueueFixture, count: number): Promise<void> {
   worker.on('completed', () => finished++);
   worker.on('failed', () => finished++);
   await waitFor(() => finished === count, { what: `${count} jobs to finish` });
+  await worker.close();
+}
+
+/** Adds a job that fails once and then waits out a long backoff in `delayed`, and runs a worker until it failed. */
+async function failOnceAndWait(q: QueueFixture): Promise<void> {
+  await q.queue.add('flaky', {}, { attempts: 3, backoff: { type: 'fixed', delay: 600_000 } });
+  let failed = 0;
+  const worker = q.worker(() => Promise.reject(new Error('flaky failed')));
+  worker.on('failed', () => failed++);
+  await waitFor(() => failed === 1, { what: 'the first attempt to fail' });
   await worker.close();
 }
 
@@ -97,5 +108,107 @@ describe('reconcile: the ledger from what BullMQ retains', () => {
     } finally {
       extraProcessor.current = [ledger.processor, ledger.recorded];
     }
+  });
+
+  it('misses no job while a worker takes jobs from the queue it reads', async () => {
+    const q = fixture('reconcile-consumed');
+    extraProcessor.current = [];
+    try {
+      const names = Array.from({ length: 20 }, (_, i) => `j${i}`);
+      await q.queue.addBulk(names.map((name) => ({ name, data: {} })));
+      // A worker without the ledger, held back until reconciliation has read its first page of
+      // waiting jobs; its limiter lets it take exactly `taken` jobs (the oldest), then no more.
+      const taken = 5;
+      const worker = q.worker(() => Promise.resolve('ok'), {
+        autorun: false,
+        limiter: { max: taken, duration: 600_000 },
+      });
+      let completed = 0;
+      const done = new Promise<void>((resolve) => {
+        worker.on('completed', () => {
+          if (++completed === taken) resolve();
+        });
+      });
+      let waitingPages = 0;
+      const queue: ReconcilableQueue = {
+        name: q.name,
+        getJobCounts: (...types) => q.queue.getJobCounts(...types),
+        async getJobs(types, start, end, asc) {
+          const jobs = await q.queue.getJobs(types, start, end, asc);
+          if (types.includes('waiting') && waitingPages++ === 0) {
+            void worker.run();
+            await done;
+          }
+          return jobs;
+        },
+      };
+      const result = await reconcile({ orm: ledger.db.orm, queue, pageSize: 3 });
+
+      expect(await q.queue.getJobCounts('waiting', 'active', 'completed')).to.deep.equal({
+        waiting: 20 - taken,
+        active: 0,
+        completed: taken,
+      });
+      const records = await ledger.records(q.name);
+      expect(records.map((record) => record.jobName).sort()).to.deep.equal([...names].sort());
+      const byName = new Map(records.map((record) => [record.jobName, record]));
+      for (const [i, name] of names.entries()) {
+        expect(byName.get(name), name).to.deep.include(
+          i < taken ? { status: 'COMPLETED', final: true } : { status: 'PENDING', final: false },
+        );
+      }
+      expect(result).to.deep.include({ scanned: 20, inserted: 20 });
+    } finally {
+      extraProcessor.current = [ledger.processor, ledger.recorded];
+    }
+  });
+
+  it('counts a job retrying after a failed attempt where its spans would have', async () => {
+    // The same job on two queues: one with the ledger on, whose spans write its failed attempt,
+    // the other with it off, reconciled.
+    const spanned = fixture('reconcile-retry-spans');
+    await failOnceAndWait(spanned);
+    const [spanRecord] = await ledger.waitForRecords(spanned.name, 1, (record) => record.status === 'FAILED');
+    const q = fixture('reconcile-retry');
+    extraProcessor.current = [];
+    try {
+      await failOnceAndWait(q);
+    } finally {
+      extraProcessor.current = [ledger.processor, ledger.recorded];
+    }
+    const [job] = await q.queue.getJobs(['delayed']);
+    expect(job, 'the job waiting out its backoff').to.not.equal(undefined);
+
+    expect(await reconcile({ orm: ledger.db.orm, queue: q.queue })).to.deep.include({ scanned: 1, inserted: 1 });
+    const [record] = await ledger.records(q.name);
+    expect(record).to.deep.include({
+      status: 'FAILED',
+      final: false,
+      outcome: 'retry',
+      attempt: 1,
+      retryCount: 0,
+      // BullMQ keeps no end time for a retried attempt: its start stands in.
+      completedAt: new Date(job?.processedOn ?? Number.NaN),
+    });
+    expect(record?.errorDetails).to.deep.include({ message: 'flaky failed' });
+
+    const queries = new LedgerQueries(ledger.db.orm);
+    const stats = await queries.queueStats(q.name);
+    expect(stats).to.deep.include({ totalJobs: 1, retryingJobs: 1, retriedAttempts: 1 });
+    expect({ ...stats, queueName: spanned.name }).to.deep.equal(await queries.queueStats(spanned.name));
+    for (const queue of [q.name, spanned.name]) {
+      const failures = await queries.recentFailures({ queue, includeRetrying: true });
+      expect(
+        failures.map(({ jobName, status, final }) => ({ jobName, status, final })),
+        queue,
+      ).to.deep.equal([{ jobName: 'flaky', status: 'FAILED', final: false }]);
+      expect(await queries.recentFailures({ queue }), queue).to.deep.equal([]);
+    }
+    await expectRollupsMatchLedger(ledger.db);
+
+    // Where the spans wrote the same attempt, the ledger's row is kept as it is.
+    expect(await reconcile({ orm: ledger.db.orm, queue: spanned.queue })).to.deep.include({ unchanged: 1 });
+    const [kept] = await ledger.records(spanned.name);
+    expect(kept).to.deep.include({ completedAt: spanRecord?.completedAt, traceId: spanRecord?.traceId });
   });
 });
