@@ -55,6 +55,12 @@ export interface RuleOptions {
    * @opentelemetry/exporter-prometheus, which adds none.
    */
   readonly unitSuffixes: boolean;
+  /**
+   * How long jobs must wait with nothing consumed before the no-consumer page, a Prometheus
+   * duration (`10m`, `1h`). Attempts are counted when they end: with jobs that run longer than
+   * this, raise it above the longest job, or a busy worker looks like none.
+   */
+  readonly noConsumerFor: string;
 }
 
 export const DEFAULT_RULE_OPTIONS: RuleOptions = {
@@ -62,6 +68,7 @@ export const DEFAULT_RULE_OPTIONS: RuleOptions = {
   latencyObjective: DEFAULT_LATENCY_SLO.objective,
   latencyThresholdSeconds: DEFAULT_LATENCY_SLO.thresholdSeconds,
   unitSuffixes: false,
+  noConsumerFor: NO_CONSUMER_FOR,
 };
 
 /** A wrong option: the message says what is accepted. */
@@ -79,6 +86,11 @@ export function checkRuleOptions(options: RuleOptions): RuleOptions {
   };
   objective('--slo', options.slo, '0.99: 99% of the jobs that end, end completed');
   objective('--latency-objective', options.latencyObjective, '0.99: 99% of attempts take at most the threshold');
+  if (!/^[1-9]\d*[smhd]$/.test(options.noConsumerFor)) {
+    throw new RuleOptionsError(
+      `--no-consumer-for must be a Prometheus duration such as 10m, 45m or 2h, got "${options.noConsumerFor}"`,
+    );
+  }
   if (!PROCESS_DURATION_BUCKETS.includes(options.latencyThresholdSeconds)) {
     throw new RuleOptionsError(
       `--latency-threshold must be a bucket bound of ${METRIC_PROCESS_DURATION} in seconds ` +
@@ -331,6 +343,7 @@ interface Alerts {
 function alertRules(m: MetricNames, options: RuleOptions): Alerts {
   const queue = `{{ $labels.${LABEL.queue} }}`;
   const lt = LOW_TRAFFIC_FAILURES;
+  const noConsumerFor = options.noConsumerFor;
   const waiting = select(m.waiting);
   const paused = select(m.paused);
   const consumed = select(m.consumed);
@@ -401,16 +414,16 @@ function alertRules(m: MetricNames, options: RuleOptions): Alerts {
       {
         alert: 'BullMQQueueNoConsumer',
         expr:
-          `(\n  max by (${QUEUE}) (min_over_time(${waiting}[${NO_CONSUMER_FOR}])) > 0\n` +
-          `  and on (${QUEUE})\n  max by (${QUEUE}) (${waiting} offset ${NO_CONSUMER_FOR})\n)\n` +
-          `unless on (${QUEUE})\n(${sumBy(QUEUE, `increase(${consumed}[${NO_CONSUMER_FOR}])`)} > 0)\n` +
+          `(\n  max by (${QUEUE}) (min_over_time(${waiting}[${noConsumerFor}])) > 0\n` +
+          `  and on (${QUEUE})\n  max by (${QUEUE}) (${waiting} offset ${noConsumerFor})\n)\n` +
+          `unless on (${QUEUE})\n(${sumBy(QUEUE, `increase(${consumed}[${noConsumerFor}])`)} > 0)\n` +
           // Paused on purpose at any time in the window: its jobs wait by design (and for a while after resuming).
-          `unless on (${QUEUE})\n(max by (${QUEUE}) (max_over_time(${paused}[${NO_CONSUMER_FOR}])) == 1)`,
+          `unless on (${QUEUE})\n(max by (${QUEUE}) (max_over_time(${paused}[${noConsumerFor}])) == 1)`,
         labels: { severity: 'page' },
         annotations: {
-          summary: `Queue ${queue}: jobs waiting, none consumed for ${NO_CONSUMER_FOR}`,
+          summary: `Queue ${queue}: jobs waiting, none consumed for ${noConsumerFor}`,
           description:
-            `Queue ${queue} has had jobs waiting (at least ${COUNT}) for ${NO_CONSUMER_FOR} and no worker ` +
+            `Queue ${queue} has had jobs waiting (at least ${COUNT}) for ${noConsumerFor} and no worker ` +
             `consumed any of its jobs in that time, and it was not paused: are its workers running, connected ` +
             `to the right Redis, listening to this queue (prefix, name)? ` +
             `${m.oldestWaitingAge} tells how long the oldest job has waited.`,
@@ -507,6 +520,7 @@ export function commandLine(options: RuleOptions): string {
     `--slo ${num(options.slo)}`,
     `--latency-objective ${num(options.latencyObjective)}`,
     `--latency-threshold ${num(options.latencyThresholdSeconds)}`,
+    ...(options.noConsumerFor === NO_CONSUMER_FOR ? [] : [`--no-consumer-for ${options.noConsumerFor}`]),
     ...(options.unitSuffixes ? ['--unit-suffixes'] : []),
   ].join(' ');
 }
@@ -538,6 +552,8 @@ Options:
   --latency-objective <ratio>   share of attempts within the threshold, 0 < ratio < 1 (default ${num(DEFAULT_RULE_OPTIONS.latencyObjective)})
   --latency-threshold <seconds> a bucket bound of ${METRIC_PROCESS_DURATION} (default ${num(DEFAULT_RULE_OPTIONS.latencyThresholdSeconds)}):
                                 ${PROCESS_DURATION_BUCKETS.join(' ')}
+  --no-consumer-for <duration>  how long jobs wait with nothing consumed before the no-consumer page
+                                (default ${NO_CONSUMER_FOR}); attempts count when they end: keep it above the longest job
   --unit-suffixes               metric names with unit suffixes (messaging_process_duration_seconds), as the
                                 OpenTelemetry Collector's Prometheus exporter writes them
   --help                        this text`;
@@ -560,6 +576,7 @@ export function parseArguments(argv: readonly string[]): RuleOptions | 'help' {
     latencyThresholdSeconds: DEFAULT_RULE_OPTIONS.latencyThresholdSeconds,
   };
   let unitSuffixes = false;
+  let noConsumerFor = DEFAULT_RULE_OPTIONS.noConsumerFor;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     const eq = arg.indexOf('=');
@@ -567,6 +584,12 @@ export function parseArguments(argv: readonly string[]): RuleOptions | 'help' {
     if (name === '--help' || name === '-h') return 'help';
     if (name === '--unit-suffixes' && name === arg) {
       unitSuffixes = true;
+      continue;
+    }
+    if (name === '--no-consumer-for') {
+      const text = name === arg ? argv[++i] : arg.slice(eq + 1);
+      if (text === undefined || text.trim() === '') throw new RuleOptionsError(`${name} needs a duration such as 30m`);
+      noConsumerFor = text.trim();
       continue;
     }
     if (!isNumberOption(name)) {
@@ -578,7 +601,7 @@ export function parseArguments(argv: readonly string[]): RuleOptions | 'help' {
     if (!Number.isFinite(value)) throw new RuleOptionsError(`${name} needs a number, got "${text}"`);
     numbers[NUMBER_OPTIONS[name]] = value;
   }
-  return checkRuleOptions({ ...numbers, unitSuffixes });
+  return checkRuleOptions({ ...numbers, unitSuffixes, noConsumerFor });
 }
 
 /** Burn-rate conditions that can never hold: their failure ratio would have to exceed 100%. */

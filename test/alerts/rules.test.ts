@@ -177,6 +177,34 @@ describe('Prometheus alert rules (alerts/, checked by promtool)', function () {
     expect(generateRules()).to.contain('le=~"5(\\\\.0)?"');
   });
 
+  it('waits --no-consumer-for before the no-consumer page, so workers on long jobs do not look absent', async () => {
+    const custom = path.join(tmp, 'rules-long-jobs.yml');
+    const cli = await generator('--no-consumer-for', '30m');
+    expectSuccess(cli, 'generate-rules --no-consumer-for 30m');
+    fs.writeFileSync(custom, cli.stdout);
+    expect(cli.stdout).to.contain('--latency-threshold 5 --no-consumer-for 30m');
+    expect(cli.stdout).to.contain('jobs waiting, none consumed for 30m');
+    // A worker busy on 15-minute jobs: an attempt ends (and counts) every 15 minutes, jobs keep waiting.
+    const unitTest = (rules: string, firing: number): string =>
+      `rule_files: [${JSON.stringify(rules)}]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n` +
+      `      - series: 'bullmq_ledger_queue_waiting{messaging_system="bullmq",messaging_destination_name="video",job="api",instance="a:9464"}'\n` +
+      `        values: '5x60'\n` +
+      `      - series: 'messaging_client_consumed_messages_total{messaging_system="bullmq",messaging_operation_name="process",messaging_destination_name="video",job="workers",instance="w1:9464"}'\n` +
+      `        values: '1x14 2x15 3x15 4x15'\n` +
+      `    promql_expr_test:\n` +
+      `      - expr: 'count(ALERTS{alertname="BullMQQueueNoConsumer",alertstate="firing"}) or vector(0)'\n` +
+      `        eval_time: 28m\n        exp_samples: [{labels: '{}', value: ${firing}}]\n`;
+    fs.writeFileSync(path.join(tmp, 'long-default.test.yml'), unitTest(RULES, 1));
+    fs.writeFileSync(path.join(tmp, 'long-custom.test.yml'), unitTest(custom, 0));
+    const result = await promtool(
+      'test',
+      'rules',
+      path.join(tmp, 'long-default.test.yml'),
+      path.join(tmp, 'long-custom.test.yml'),
+    );
+    expectSuccess(result, 'promtool test rules (no-consumer 10m vs 30m)');
+  });
+
   it('refuses bad arguments with a clear message and exit code 2', async () => {
     const cases: [string[], RegExp][] = [
       [['--slo', '1'], /--slo must be a number strictly between 0 and 1 .*got 1$/m],
@@ -191,6 +219,9 @@ describe('Prometheus alert rules (alerts/, checked by promtool)', function () {
         /--latency-threshold must be a bucket bound of messaging\.process\.duration .*2\.5, 5, 7\.5.*got 3$/m,
       ],
       [['--latency-threshold', '5s'], /--latency-threshold needs a number, got "5s"/],
+      [['--no-consumer-for', '0m'], /--no-consumer-for must be a Prometheus duration such as 10m, 45m or 2h, got "0m"/],
+      [['--no-consumer-for', '30 minutes'], /--no-consumer-for must be a Prometheus duration .*got "30 minutes"/],
+      [['--no-consumer-for'], /--no-consumer-for needs a duration such as 30m/],
       [['--slos', '0.9'], /unknown argument "--slos" \(--help lists the options\)/],
       [['0.995'], /unknown argument "0.995"/],
     ];
