@@ -68,7 +68,7 @@ export class AttemptMetrics {
       [
         meter.createObservableCounter(names.METRIC_CONSUMED_MESSAGES, {
           unit: '{message}',
-          description: 'Job attempts a worker started',
+          description: 'Job attempts processed, counted when each ends',
         }),
         this.consumed,
       ],

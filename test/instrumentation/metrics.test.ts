@@ -167,6 +167,37 @@ describe('metrics: every attempt counted where it ends', () => {
     });
   });
 
+  it('counts a stalled job once in job outcomes (failed), and its unrecorded attempt as stalled', async () => {
+    const q = fixture('metrics-stalled');
+    await q.queue.add('long-report', {}, { attempts: 3 });
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started = false;
+    // Worker A holds the job without renewing its lock; with maxStalledCount 0 BullMQ fails it for good.
+    q.worker(
+      async () => {
+        started = true;
+        await held;
+        return 'late result';
+      },
+      { lockDuration: 200, skipLockRenewal: true, stalledInterval: 100, maxStalledCount: 0 },
+    );
+    await waitFor(() => started, { what: 'worker A to start the job' });
+    q.worker(async () => 'should not run', { stalledInterval: 100, maxStalledCount: 0 });
+    await waitFor(async () => (await q.queue.getJobCounts('failed')).failed === 1, { what: 'BullMQ to fail the job' });
+    release();
+    await waitFor(async () => (sumBy(await collect(reader), names.METRIC_ATTEMPT_OUTCOMES, q.name).all ?? 0) === 2, {
+      what: 'both attempts to be counted',
+    });
+    const all = await collect(reader);
+    expect(sumBy(all, names.METRIC_ATTEMPT_OUTCOMES, q.name, attr.ATTR_ATTEMPT_OUTCOME)).to.deep.equal({
+      failed: 1,
+      stalled: 1,
+    });
+    expect(sumBy(all, names.METRIC_JOB_OUTCOMES, q.name, names.ATTR_JOB_OUTCOME)).to.deep.equal({ failed: 1 });
+    expect(sumBy(all, names.METRIC_CONSUMED_MESSAGES, q.name)).to.deep.equal({ all: 2 });
+  });
+
   it('observes waiting jobs, the age of the oldest and whether the queue is paused from Queue handles, until stopped', async () => {
     const q = fixture('metrics-gauges');
     const first = await q.queue.add('waits', {});
