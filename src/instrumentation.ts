@@ -55,7 +55,9 @@ export class BullMQInstrumentation extends InstrumentationBase<ResolvedConfig> {
   }
 
   protected override _updateMetricInstruments(): void {
-    this.attemptMetrics = new AttemptMetrics(this.meter);
+    const attemptMetrics = new AttemptMetrics(this.meter);
+    // No meter provider registered: no cost per attempt (not even the counting tables).
+    this.attemptMetrics = attemptMetrics.active ? attemptMetrics : undefined;
   }
 
   /** @throws InvalidConfigError when an option is invalid; the current config is kept. */
