@@ -364,15 +364,19 @@ export function recentFailuresQuery(
   };
 }
 
-/** Jobs whose newest attempt failed, that BullMQ will retry, after at least `minRetries` failures. */
-export function stuckRetryingQuery(schema: string, minRetries: number, limit: number, queue?: string): Query {
+/**
+ * Jobs whose newest attempt failed, that BullMQ will retry, after at least `minFailures` failed attempts.
+ * `retry_count` counts the attempts before the newest one, and the newest one failed too: such a job
+ * has failed `retry_count + 1` times (compared as `retry_count >= minFailures - 1`, which the index serves).
+ */
+export function stuckRetryingQuery(schema: string, minFailures: number, limit: number, queue?: string): Query {
   return {
     sql: `select ${JOB_COLUMNS}
   from ${records(schema)}
   where status = 'FAILED' and not final and retry_count >= ?${queue === undefined ? '' : ' and queue_name = ?'}
   order by retry_count desc, completed_at desc
   limit ?`,
-    params: [minRetries, ...(queue === undefined ? [] : [queue]), limit],
+    params: [minFailures - 1, ...(queue === undefined ? [] : [queue]), limit],
   };
 }
 

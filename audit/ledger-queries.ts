@@ -219,7 +219,12 @@ export class LedgerQueries {
     return (await this.rows(query)).map(toJobSummary);
   }
 
-  /** Jobs whose newest attempt failed and that BullMQ will retry, after at least `minRetries` (3) failures. */
+  /**
+   * Jobs whose newest attempt failed and that BullMQ will retry, after at least `minRetries` (3) failures.
+   * `minRetries` counts failed attempts, the newest one included: a job listed has failed
+   * `retryCount + 1` times (`retryCount` is the attempts before its newest), so `minRetries: 3`
+   * lists a job on its third failure (`retryCount` 2) and later ones.
+   */
   async stuckRetrying(options: { queue?: string; minRetries?: number; limit?: number } = {}): Promise<JobSummary[]> {
     const minRetries = options.minRetries ?? 3;
     if (!Number.isSafeInteger(minRetries) || minRetries < 0) {

@@ -33,7 +33,9 @@ order by completed_at desc;
 
 -- name: stuck-retrying
 -- Jobs stuck retrying: the newest attempt failed, BullMQ will retry, at least 3 failures so far.
-select queue_name, job_id, job_name, retry_count, error_details ->> 'message' as last_error, completed_at
+-- retry_count counts the attempts before the newest one, which failed too: retry_count + 1 failures.
+select queue_name, job_id, job_name, retry_count, retry_count + 1 as failures,
+  error_details ->> 'message' as last_error, completed_at
 from worker_job_records
-where status = 'FAILED' and not final and retry_count >= 3
+where status = 'FAILED' and not final and retry_count >= 3 - 1
 order by retry_count desc, completed_at desc;

@@ -20,6 +20,14 @@ const COMMON: Record<string, OptionSpec> = {
   help: { type: 'boolean', description: 'show this help' },
 };
 
+/** The most rows a listing returns, as `LedgerQueries` allows (`limit` from 1 to 10000). */
+export const MAX_LIMIT = 10_000;
+
+/** The two ways to write a time on the command line (--since, --until), for the help and errors. */
+const DURATION_FORM = 'a duration ago (30m, 24h, 7d)';
+const ISO_FORM =
+  'an ISO-8601 time with Z or an offset (2026-12-01T00:00:00Z, 2026-12-01T09:00+09:00; a date alone, 2026-12-01, is midnight UTC)';
+
 /** How `health` exits, like a monitoring check (Nagios plugin codes: 3 is UNKNOWN). */
 export const HEALTH_EXIT_CODES = { healthy: 0, unknown: 0, degraded: 1, critical: 2, cannotTell: 3 } as const;
 
@@ -49,8 +57,11 @@ export const COMMANDS = {
     summary: 'jobs, success rate and durations per queue',
     options: {
       queue: { type: 'string', description: 'only this queue' },
-      since: { type: 'string', description: 'window start: a duration ago (90m, 24h, 7d) or a date (default 24h)' },
-      until: { type: 'string', description: 'window end: a duration ago or a date (default now)' },
+      since: {
+        type: 'string',
+        description: 'window start: a duration ago (90m, 24h, 7d) or a time with Z or an offset (default 24h)',
+      },
+      until: { type: 'string', description: 'window end: a duration ago or a time with Z or an offset (default now)' },
     },
     positionals: [],
   },
@@ -61,7 +72,7 @@ export const COMMANDS = {
       queue: { type: 'string', description: 'only this queue' },
       since: { type: 'string', description: 'window start (default 1h)' },
       retrying: { type: 'boolean', description: 'also failures BullMQ will retry' },
-      limit: { type: 'string', description: 'at most this many (default 50)' },
+      limit: { type: 'string', description: `at most this many, up to ${MAX_LIMIT} (default 50)` },
     },
     positionals: [],
   },
@@ -71,7 +82,7 @@ export const COMMANDS = {
     options: {
       queue: { type: 'string', description: 'only this queue' },
       since: { type: 'string', description: 'window start (default 24h)' },
-      limit: { type: 'string', description: 'at most this many (default 10)' },
+      limit: { type: 'string', description: `at most this many, up to ${MAX_LIMIT} (default 10)` },
     },
     positionals: [],
   },
@@ -80,8 +91,11 @@ export const COMMANDS = {
     summary: 'jobs still retrying after many failures',
     options: {
       queue: { type: 'string', description: 'only this queue' },
-      'min-retries': { type: 'string', description: 'at least this many failures (default 3)' },
-      limit: { type: 'string', description: 'at most this many (default 50)' },
+      'min-retries': {
+        type: 'string',
+        description: 'at least this many failed attempts, the newest one included (default 3)',
+      },
+      limit: { type: 'string', description: `at most this many, up to ${MAX_LIMIT} (default 50)` },
     },
     positionals: [],
   },
@@ -99,7 +113,11 @@ export const COMMANDS = {
         type: 'string',
         description: 'start of the range whose numbers and workers are shown (default 1h)',
       },
-      until: { type: 'string', description: 'the moment judged: the alert windows end here (default now)' },
+      until: {
+        type: 'string',
+        description:
+          "the moment judged: the alert windows end here (default the end of the current minute, as the dashboard's badges)",
+      },
       slo: {
         type: 'string',
         description: 'objective: the share of ended jobs that must complete, between 0 and 1 (default 0.99)',
@@ -183,6 +201,7 @@ export function generalHelp(): string {
     ...lines,
     '',
     'Every command takes --database-url (or $DATABASE_URL), --schema, --json and --help.',
+    `A time (--since, --until) is ${DURATION_FORM} or ${ISO_FORM}.`,
   ].join('\n');
 }
 
@@ -228,24 +247,52 @@ export function parseCommand(argv: readonly string[]): ParsedCommand | 'help' {
   return { command: name, options: values, positionals: parsed.positionals };
 }
 
-/** `24h`, `90m`, `7d` (ago, from `now`) or an ISO date. */
+/**
+ * An ISO-8601 date and time with `Z` or an offset (`+09:00`, `+0900`), or a date alone. A time
+ * without either would be read in the local time zone of whoever runs the command: not accepted.
+ */
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d))?$/;
+
+/** Whether year-month-day is a day of the calendar (not 2026-02-30). */
+function isCalendarDay(year: number, month: number, day: number): boolean {
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+/**
+ * `24h`, `90m`, `7d` (ago, from `now`), or an ISO-8601 time with `Z` or an offset
+ * (`2026-12-01T00:00:00Z`, `2026-12-01T09:00+09:00`); a date alone (`2026-12-01`) is midnight UTC.
+ */
 export function parseTime(option: string, value: string, now = Date.now()): Date {
   const ago = durationMs(value);
   if (ago !== undefined) return new Date(now - ago);
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new UsageError(
-      `--${option} "${value}" is neither a duration (30m, 24h, 7d) nor a date (2026-12-01T00:00:00Z)`,
-    );
+  const iso = ISO_TIME.exec(value.trim());
+  const date = iso === null ? undefined : new Date(value.trim());
+  if (
+    iso === null ||
+    date === undefined ||
+    Number.isNaN(date.getTime()) ||
+    !isCalendarDay(Number(iso[1]), Number(iso[2]), Number(iso[3]))
+  ) {
+    throw new UsageError(`--${option} "${value}" is neither ${DURATION_FORM} nor ${ISO_FORM}`);
   }
   return date;
 }
 
-export function parseCount(option: string, value: string | boolean | undefined, fallback: number, min: number): number {
+/** A whole number option from `min` (and up to `max`), or `fallback` when it is not given. */
+export function parseCount(
+  option: string,
+  value: string | boolean | undefined,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
   const number = typeof value === 'string' ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(number) || number < min) {
-    throw new UsageError(`--${option} must be a whole number of at least ${min}, got "${String(value)}"`);
+  if (!Number.isSafeInteger(number) || number < min || number > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`--${option} must be a whole number ${range}, got "${String(value)}"`);
   }
   return number;
 }

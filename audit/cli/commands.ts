@@ -1,15 +1,15 @@
 /** What each CLI command does: ask the ledger, print a table or JSON. */
 import type { MikroORM } from '@mikro-orm/core';
 import { migrateLedger } from '../../schema';
-import { DEFAULT_HEALTH_RANGE, evaluateHealth } from '../evaluate-health';
+import { DEFAULT_HEALTH_RANGE, evaluateHealth, judgementMoment } from '../evaluate-health';
 import type { HealthReport } from '../evaluate-health';
 import { formatBurnRate } from '../health';
 import { LedgerQueries } from '../ledger-queries';
 import type { JobSummary } from '../ledger-queries';
 import { reconcile } from '../reconcile';
-import { HEALTH_EXIT_CODES, parseCount, parseTime, UsageError } from './arguments';
+import { HEALTH_EXIT_CODES, MAX_LIMIT, parseCount, parseTime, UsageError } from './arguments';
 import type { ParsedCommand } from './arguments';
-import { openQueue } from './connect';
+import { CliError, openQueue } from './connect';
 import { dashboardCredentials, serveDashboard } from './serve-dashboard';
 import { duration, formatCell, percent, progressBar, renderTable } from './table';
 
@@ -26,8 +26,15 @@ function stringOption(options: Options, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function window(options: Options, defaultSince: string): { since: Date; until: Date } {
-  const until = parseTime('until', stringOption(options, 'until') ?? '0s');
+/** [--since, --until): a relative --since counts back from --until, which is `defaultUntil` when not given. */
+function window(
+  options: Options,
+  defaultSince: string,
+  now: number,
+  defaultUntil = new Date(now),
+): { since: Date; until: Date } {
+  const untilText = stringOption(options, 'until');
+  const until = untilText === undefined ? defaultUntil : parseTime('until', untilText, now);
   const since = parseTime('since', stringOption(options, 'since') ?? defaultSince, until.getTime());
   if (since > until) throw new UsageError('--since is after --until');
   return { since, until };
@@ -109,8 +116,11 @@ function healthTables(report: HealthReport): string {
 /** A command whose options were checked: it only needs the database to run. Resolves to its exit code (0 if none). */
 export type PlannedCommand = (orm: MikroORM, output: Output) => Promise<number | undefined>;
 
-/** Checks every option first (a wrong command line never waits for a connection), then returns the command. */
-export function planCommand(parsed: ParsedCommand): PlannedCommand {
+/**
+ * Checks every option first (a wrong command line never waits for a connection), then returns the command.
+ * `now` is when relative times (`--since 24h`) count back from.
+ */
+export function planCommand(parsed: ParsedCommand, now: number = Date.now()): PlannedCommand {
   const { options } = parsed;
   const queue = stringOption(options, 'queue');
   switch (parsed.command) {
@@ -124,7 +134,7 @@ export function planCommand(parsed: ParsedCommand): PlannedCommand {
         );
       };
     case 'stats': {
-      const range = window(options, '24h');
+      const range = window(options, '24h', now);
       return async (orm, output) => {
         const queries = new LedgerQueries(orm);
         const stats =
@@ -150,8 +160,8 @@ export function planCommand(parsed: ParsedCommand): PlannedCommand {
       };
     }
     case 'failures': {
-      const range = window(options, '1h');
-      const limit = parseCount('limit', options.limit, 50, 1);
+      const range = window(options, '1h', now);
+      const limit = parseCount('limit', options.limit, 50, 1, MAX_LIMIT);
       return async (orm, output) => {
         const jobs = await new LedgerQueries(orm).recentFailures({
           ...range,
@@ -163,8 +173,8 @@ export function planCommand(parsed: ParsedCommand): PlannedCommand {
       };
     }
     case 'slowest': {
-      const range = window(options, '24h');
-      const limit = parseCount('limit', options.limit, 10, 1);
+      const range = window(options, '24h', now);
+      const limit = parseCount('limit', options.limit, 10, 1, MAX_LIMIT);
       return async (orm, output) => {
         const jobs = await new LedgerQueries(orm).slowestJobs({ ...range, queue, limit });
         print(output, options, jobs, () => jobTable(jobs));
@@ -172,14 +182,14 @@ export function planCommand(parsed: ParsedCommand): PlannedCommand {
     }
     case 'stuck': {
       const minRetries = parseCount('min-retries', options['min-retries'], 3, 0);
-      const limit = parseCount('limit', options.limit, 50, 1);
+      const limit = parseCount('limit', options.limit, 50, 1, MAX_LIMIT);
       return async (orm, output) => {
         const jobs = await new LedgerQueries(orm).stuckRetrying({ queue, minRetries, limit });
         print(output, options, jobs, () => jobTable(jobs));
       };
     }
     case 'workers': {
-      const range = window(options, '24h');
+      const range = window(options, '24h', now);
       return async (orm, output) => {
         const workers = await new LedgerQueries(orm).workerStats(range);
         print(output, options, workers, () =>
@@ -202,7 +212,8 @@ export function planCommand(parsed: ParsedCommand): PlannedCommand {
       };
     }
     case 'health': {
-      const range = window(options, DEFAULT_HEALTH_RANGE);
+      // Without --until, judged where the dashboard's badges and evaluateHealth judge: the end of the current minute.
+      const range = window(options, DEFAULT_HEALTH_RANGE, now, judgementMoment(now));
       const sloText = stringOption(options, 'slo');
       const slo = sloText === undefined ? undefined : Number(sloText);
       if (slo !== undefined && !(slo > 0 && slo < 1)) {
@@ -220,7 +231,12 @@ export function planCommand(parsed: ParsedCommand): PlannedCommand {
       const [queueName = '', jobId = ''] = parsed.positionals;
       return async (orm, output) => {
         const history = await new LedgerQueries(orm).jobHistory(queueName, jobId);
-        if (history === undefined) throw new UsageError(`the ledger has no job ${jobId} in queue ${queueName}`);
+        if (history === undefined) {
+          // A finding about the ledger, not a wrong command line: exit 1.
+          throw new CliError(
+            `the ledger has no job ${jobId} in queue ${queueName}; check the queue name and the job id, or run bullmq-ledger reconcile --queue ${queueName} if the job ran without the instrumentation`,
+          );
+        }
         print(output, options, history, () => {
           const r = history.record;
           const summary = renderTable(
@@ -278,7 +294,7 @@ export function planCommand(parsed: ParsedCommand): PlannedCommand {
     case 'reconcile': {
       if (queue === undefined) throw new UsageError('reconcile needs --queue <name>');
       const sinceText = stringOption(options, 'since');
-      const since = sinceText === undefined ? undefined : parseTime('since', sinceText);
+      const since = sinceText === undefined ? undefined : parseTime('since', sinceText, now);
       return async (orm, output) => {
         const showProgress = options.progress === true || output.errIsTerminal;
         const bullmqQueue = await openQueue(queue, stringOption(options, 'redis-url') ?? process.env.REDIS_URL);

@@ -43,7 +43,7 @@ async function main(queue: string | undefined): Promise<void> {
       );
     }
     for (const job of await ledger.stuckRetrying({ queue, minRetries: 3 })) {
-      console.log(`stuck: ${job.queueName}/${job.jobId} after ${job.retryCount} failures`);
+      console.log(`stuck: ${job.queueName}/${job.jobId} after ${job.retryCount + 1} failures`);
     }
     const [worst] = await ledger.workerStats();
     if (worst !== undefined) {

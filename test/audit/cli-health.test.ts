@@ -1,6 +1,21 @@
 import { expect } from 'chai';
+import { parseCommand } from '../../audit/cli/arguments';
+import { planCommand } from '../../audit/cli/commands';
+import { evaluateHealth, evaluateQueueHealth, judgementMoment } from '../../audit/evaluate-health';
+import { DEFAULT_SLO } from '../../audit/health-thresholds';
+import { LedgerQueries } from '../../audit/ledger-queries';
+import { rangeParams } from '../../dashboard/view-params';
 import { migrateLedger } from '../../schema';
-import { fastBurnQueue, healthyQueue, quietQueue, writeRows } from '../helpers/health-ledger';
+import {
+  attemptEnding,
+  fastBurnQueue,
+  healthyQueue,
+  HOUR,
+  MINUTE,
+  quietQueue,
+  spread,
+  writeRows,
+} from '../helpers/health-ledger';
 import { runCli } from '../helpers/cli';
 import type { CliRun } from '../helpers/cli';
 import { openLedgerDb } from '../helpers/ledger-db';
@@ -96,6 +111,17 @@ describe('bullmq-ledger health, run as a monitoring check', () => {
     expect(report.workers[0]?.failuresByError).to.deep.equal([{ errorName: 'Error', failures: 33 }]);
   });
 
+  it('judges, without --until, the end of the current minute, as the dashboard does', async () => {
+    const before = Date.now();
+    const run = await cli(['health', '--schema', schema('healthy'), '--json']);
+    const after = Date.now();
+    expect(run.code, run.stderr).to.equal(0);
+    const until = Date.parse(/"until": "([^"]+)"/.exec(run.stdout)?.[1] ?? '');
+    expect(until % MINUTE, run.stdout).to.equal(0);
+    expect(until).to.be.within(judgementMoment(before).getTime(), judgementMoment(after).getTime());
+    expect(run.stdout).to.contain(`"since": "${new Date(until - HOUR).toISOString()}"`);
+  });
+
   it('exits 3, "cannot tell", when the database does not answer or the ledger tables are missing', async () => {
     const unreachable = await cli(['health'], { DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/x' });
     expect(unreachable.code).to.equal(3);
@@ -115,6 +141,10 @@ describe('bullmq-ledger health, run as a monitoring check', () => {
       [['health', '--slo', '99'], /--slo must be a number between 0 and 1, exclusive \(0\.99 for 99%\), got "99"/],
       [['health', '--slo', 'high'], /--slo must be a number between 0 and 1/],
       [['health', '--since', 'yesterday'], /--since "yesterday" is neither a duration/],
+      [
+        ['health', '--until', '2026-12-04T00:00'],
+        /--until "2026-12-04T00:00" is neither a duration .* with Z or an offset/,
+      ],
       [['health', '--since', '2026-12-05T00:00:00Z', '--until', '2026-12-04T00:00:00Z'], /--since is after --until/],
       [['health', '--frobnicate'], /Unknown option '--frobnicate'/],
       [['health', 'extra'], /usage: bullmq-ledger health/],
@@ -135,5 +165,60 @@ describe('bullmq-ledger health, run as a monitoring check', () => {
       /exit codes:\n {2}0 {2}every queue healthy or unknown\n {2}1 {2}a queue degraded\n {2}2 {2}a queue critical\n {2}3 {2}cannot tell: .*wrong command line/,
     );
     expect((await cli(['--help'])).stdout).to.match(/\n {2}health {5}per-queue health/);
+  });
+});
+
+describe('bullmq-ledger health and the dashboard, on the same ledger at the same time', () => {
+  let db: LedgerDb | undefined;
+  // 20 seconds into a minute: the dashboard judges at the end of it, 40 seconds later.
+  const now = Math.floor(Date.now() / MINUTE) * MINUTE - 10 * MINUTE + 20_000;
+
+  before(async () => {
+    db = await openLedgerDb('health_cli_moment');
+    await migrateLedger(db.orm);
+    // Little traffic, and 3 failures for good in the 15 minutes before now, but the first of them
+    // 14m45s ago: out of the 15 minutes before the end of the minute. Judged at now the queue is
+    // degraded (the low-traffic guard holds); judged at the end of the minute it is unknown.
+    await writeRows(db.orm, [
+      ...spread('q', 'ok', 10, () => 'completed', { now, fromAgo: 2 * HOUR, toAgo: 20 * MINUTE }),
+      attemptEnding('q', 'f1', 'failed', now - 14 * MINUTE - 45_000),
+      attemptEnding('q', 'f2', 'failed', now - 10 * MINUTE),
+      attemptEnding('q', 'f3', 'failed', now - 5 * MINUTE),
+    ]);
+  });
+  after(() => db?.close());
+
+  it('gives the same judgement as the dashboard, where judging at now would not', async () => {
+    if (db === undefined) throw new Error('no database');
+    const { orm } = db;
+    const printed: string[] = [];
+    const parsed = parseCommand(['health', '--json']);
+    if (parsed === 'help') throw new Error('parsed as help');
+    const code = await planCommand(parsed, now)(orm, {
+      out: (text) => printed.push(text),
+      err: (text) => printed.push(text),
+      errIsTerminal: false,
+    });
+    const cliReport: unknown = JSON.parse(printed.join('\n'));
+
+    // The dashboard's overview: since from its range (24h), judged at the end of the minute.
+    const queries = new LedgerQueries(orm);
+    const overview = await evaluateQueueHealth(queries, {
+      since: rangeParams(new URLSearchParams(), now).since,
+      until: judgementMoment(now),
+      slo: DEFAULT_SLO,
+    });
+    expect(overview.map((q) => [q.queueName, q.state])).to.deep.equal([['q', 'unknown']]);
+    // evaluateHealth with its defaults (the moment the dashboard judges): the very report the CLI prints.
+    const library = await evaluateHealth({ orm }, { now });
+    expect(library.queues.map((q) => [q.queueName, q.state, q.reason])).to.deep.equal(
+      overview.map((q) => [q.queueName, q.state, q.reason]),
+    );
+    expect(cliReport).to.deep.equal(JSON.parse(JSON.stringify(library)));
+    expect(code).to.equal(0); // unknown, like the dashboard's badge
+
+    // Where the two disagreed: judged at now itself, the same ledger is degraded.
+    const atNow = await evaluateHealth({ orm }, { now, until: new Date(now), since: new Date(now - HOUR) });
+    expect(atNow.queues.map((q) => [q.queueName, q.state])).to.deep.equal([['q', 'degraded']]);
   });
 });

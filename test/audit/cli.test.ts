@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { parseTime } from '../../audit/cli/arguments';
 import { prepareBatch } from '../../exporter/ledger-batch';
 import { LedgerWriter } from '../../exporter/ledger-writer';
 import { ledgerMigrations } from '../../schema';
@@ -71,8 +72,10 @@ describe('the bullmq-ledger CLI, run as a child process', () => {
       .to.contain('stuck-1')
       .and.to.contain('RETRYING')
       .and.to.contain('Error: attempt 3 failed');
-    const stuck = await cli(withSchema('stuck', '--min-retries', '4', '--json'), env);
+    // stuck-1 failed 5 times, its newest attempt included: listed from --min-retries 5, not 6.
+    const stuck = await cli(withSchema('stuck', '--min-retries', '5', '--json'), env);
     expect((JSON.parse(stuck.stdout) as Array<{ jobId: string }>).map((job) => job.jobId)).to.deep.equal(['stuck-1']);
+    expect(JSON.parse((await cli(withSchema('stuck', '--min-retries', '6', '--json'), env)).stdout)).to.deep.equal([]);
     const workers = await cli(withSchema('workers'), env);
     expect(workers.stdout).to.match(/svc\s+host\s+42\s+3\s+2/);
     const slowest = await cli(withSchema('slowest', '--limit', '1'), env);
@@ -118,6 +121,65 @@ describe('the bullmq-ledger CLI, run as a child process', () => {
     expect((await cli(['--help'])).stdout).to.contain('commands:');
   });
 
+  it('says when the ledger has no such job: exit 1, a finding rather than a wrong command line', async () => {
+    const run = await cli(withSchema('job', 'cli-q', 'missing'), env);
+    expect(run.code, run.stderr).to.equal(1);
+    expect(run.stderr.trim().split('\n')).to.have.length(1);
+    expect(run.stderr).to.match(
+      /^bullmq-ledger: the ledger has no job missing in queue cli-q; check the queue name and the job id, or run bullmq-ledger reconcile --queue cli-q if the job ran without the instrumentation$/m,
+    );
+  });
+
+  it('rejects a wrong --limit or time with exit 2 before connecting to the database', async () => {
+    const unreachable = { DATABASE_URL: 'postgresql://root@127.0.0.1:1/test', TZ: 'Asia/Tokyo' };
+    const cases: Array<[string[], RegExp]> = [
+      [['slowest', '--limit', '20000'], /--limit must be a whole number from 1 to 10000, got "20000"/],
+      [['failures', '--limit', '10001'], /--limit must be a whole number from 1 to 10000, got "10001"/],
+      [['stuck', '--limit', '0'], /--limit must be a whole number from 1 to 10000, got "0"/],
+      [['stats', '--since', '0'], /--since "0" is neither a duration ago \(30m, 24h, 7d\) nor an ISO-8601 time/],
+      // No Z or offset: it would be read in the time zone of whoever runs the command.
+      [
+        ['stats', '--since', '2026-12-04T00:00'],
+        /--since "2026-12-04T00:00" is neither .* nor an ISO-8601 time with Z or an offset \(2026-12-01T00:00:00Z, 2026-12-01T09:00\+09:00; a date alone, 2026-12-01, is midnight UTC\)$/m,
+      ],
+      [['stats', '--until', '2026-12-04 00:00:00Z'], /--until "2026-12-04 00:00:00Z" is neither/],
+      [['failures', '--since', '2026-02-30'], /--since "2026-02-30" is neither/],
+      [['reconcile', '--queue', 'q', '--since', '12/04/2026'], /--since "12\/04\/2026" is neither/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await cli(args, unreachable);
+      expect(run.code, `${args.join(' ')}: ${run.stderr}`).to.equal(2);
+      expect(run.stderr.trim().split('\n'), args.join(' ')).to.have.length(1);
+      expect(run.stderr, args.join(' ')).to.match(message);
+    }
+    // The accepted forms reach the database.
+    const accepted = await cli(
+      withSchema('stats', '--since', '2026-12-04', '--until', '2026-12-05T09:00+09:00', '--json'),
+      { ...env, TZ: 'Asia/Tokyo' },
+    );
+    expect(accepted.code, accepted.stderr).to.equal(0);
+    expect((await cli(['--help'])).stdout).to.contain(
+      'A time (--since, --until) is a duration ago (30m, 24h, 7d) or an ISO-8601 time with Z or an offset',
+    );
+  });
+
+  it('reads a time as a duration ago, or an ISO-8601 time with Z or an offset (a date alone: midnight UTC)', () => {
+    const now = Date.parse('2026-12-04T12:00:00Z');
+    const read = (value: string): string => parseTime('since', value, now).toISOString();
+    expect(read('90m')).to.equal('2026-12-04T10:30:00.000Z');
+    expect(read('2026-12-04')).to.equal('2026-12-04T00:00:00.000Z');
+    expect(read('2026-12-04T09:00Z')).to.equal('2026-12-04T09:00:00.000Z');
+    expect(read('2026-12-04T09:00:30.25Z')).to.equal('2026-12-04T09:00:30.250Z');
+    expect(read('2026-12-04T09:00+09:00')).to.equal('2026-12-04T00:00:00.000Z');
+    expect(read('2026-12-04T09:00:00-0130')).to.equal('2026-12-04T10:30:00.000Z');
+    for (const wrong of ['0', '1', '2026', '2026-12', '2026-12-04T09:00', '2026-12-04T09:00:00', '2026-12-04T09Z']) {
+      expect(() => parseTime('since', wrong, now), wrong).to.throw(/is neither a duration ago/);
+    }
+    for (const wrong of ['2026-13-01', '2026-02-29', '2026-12-04T24:00Z', '2026-12-04T09:00+9', 'yesterday']) {
+      expect(() => parseTime('since', wrong, now), wrong).to.throw(/is neither a duration ago/);
+    }
+  });
+
   it('fails in one line with what to do, and a non-zero exit code', async () => {
     const cases: Array<[string[], Record<string, string>, number, RegExp]> = [
       [['nonsense'], env, 2, /unknown command "nonsense"; run bullmq-ledger --help/],
@@ -143,7 +205,6 @@ describe('the bullmq-ledger CLI, run as a child process', () => {
         1,
         /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*Start it, or pass --redis-url/,
       ],
-      [withSchema('job', 'cli-q', 'missing'), env, 2, /the ledger has no job missing in queue cli-q/],
     ];
     for (const [args, runEnv, code, message] of cases) {
       const run = await cli(args, runEnv);

@@ -135,9 +135,14 @@ describe('LedgerQueries', () => {
     expect(withRetrying.map((job) => job.jobId)).to.deep.equal(['stuck-1', 'bad-1']);
   });
 
-  it('stuckRetrying: failed, not final, retry count at least the threshold', async () => {
+  it('stuckRetrying: failed, not final, with at least minRetries failed attempts, the newest included', async () => {
     expect((await queries.stuckRetrying()).map((job) => [job.jobId, job.retryCount])).to.deep.equal([['stuck-1', 4]]);
-    expect(await queries.stuckRetrying({ minRetries: 5 })).to.deep.equal([]);
+    // stuck-1 failed 5 times: 4 attempts before its newest (retryCount), and the newest.
+    const listed = async (minRetries: number): Promise<string[]> =>
+      (await queries.stuckRetrying({ minRetries })).map((job) => job.jobId);
+    expect(await listed(5)).to.deep.equal(['stuck-1']);
+    expect(await listed(6)).to.deep.equal([]);
+    expect(await listed(0)).to.deep.equal(['stuck-1']);
   });
 
   it('jobHistory: the record and every attempt, oldest first', async () => {
