@@ -4,7 +4,7 @@
  * default.
  */
 import type { JobCursor, JobFilters } from '../audit/audit-sql';
-import { durationMs } from '../audit/time-text';
+import { durationMs, ISO_TIME_FORM, isoTime } from '../audit/time-text';
 
 export class BadRequest extends Error {
   override readonly name = 'BadRequest';
@@ -26,11 +26,9 @@ export function parseTimeParam(name: string, value: string, now: number): Date {
     if (Number.isNaN(date.getTime())) throw new BadRequest(`${name}="${value}" reaches before any date`);
     return date;
   }
-  const date = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : new Date(Number.NaN);
-  if (Number.isNaN(date.getTime())) {
-    throw new BadRequest(
-      `${name}="${value}" is neither a duration (1h, 24h, 7d, 30d) nor a date (2026-12-01T00:00:00Z)`,
-    );
+  const date = isoTime(value);
+  if (date === undefined) {
+    throw new BadRequest(`${name}="${value}" is neither a duration (1h, 24h, 7d, 30d) nor ${ISO_TIME_FORM}`);
   }
   return date;
 }

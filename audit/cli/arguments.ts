@@ -1,6 +1,6 @@
 /** The command line: commands, their options, help texts, and parsing with errors that say what to do. */
 import { parseArgs } from 'node:util';
-import { durationMs } from '../time-text';
+import { durationMs, ISO_TIME_FORM, isoTime } from '../time-text';
 import { TRAFFIC_WINDOW } from '../health';
 import { BURN_RATE_CONDITIONS, LOW_TRAFFIC_FAILURES, MIN_FINISHED_JOBS } from '../health-thresholds';
 
@@ -25,8 +25,7 @@ export const MAX_LIMIT = 10_000;
 
 /** The two ways to write a time on the command line (--since, --until), for the help and errors. */
 const DURATION_FORM = 'a duration ago (30m, 24h, 7d)';
-const ISO_FORM =
-  'an ISO-8601 time with Z or an offset (2026-12-01T00:00:00Z, 2026-12-01T09:00+09:00; a date alone, 2026-12-01, is midnight UTC)';
+const ISO_FORM = ISO_TIME_FORM;
 
 /** How `health` exits, like a monitoring check (Nagios plugin codes: 3 is UNKNOWN). */
 export const HEALTH_EXIT_CODES = { healthy: 0, unknown: 0, degraded: 1, critical: 2, cannotTell: 3 } as const;
@@ -251,15 +250,6 @@ export function parseCommand(argv: readonly string[]): ParsedCommand | 'help' {
  * An ISO-8601 date and time with `Z` or an offset (`+09:00`, `+0900`), or a date alone. A time
  * without either would be read in the local time zone of whoever runs the command: not accepted.
  */
-const ISO_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d))?$/;
-
-/** Whether year-month-day is a day of the calendar (not 2026-02-30). */
-function isCalendarDay(year: number, month: number, day: number): boolean {
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-}
-
 /**
  * `24h`, `90m`, `7d` (ago, from `now`), or an ISO-8601 time with `Z` or an offset
  * (`2026-12-01T00:00:00Z`, `2026-12-01T09:00+09:00`); a date alone (`2026-12-01`) is midnight UTC.
@@ -267,16 +257,8 @@ function isCalendarDay(year: number, month: number, day: number): boolean {
 export function parseTime(option: string, value: string, now = Date.now()): Date {
   const ago = durationMs(value);
   if (ago !== undefined) return new Date(now - ago);
-  const iso = ISO_TIME.exec(value.trim());
-  const date = iso === null ? undefined : new Date(value.trim());
-  if (
-    iso === null ||
-    date === undefined ||
-    Number.isNaN(date.getTime()) ||
-    !isCalendarDay(Number(iso[1]), Number(iso[2]), Number(iso[3]))
-  ) {
-    throw new UsageError(`--${option} "${value}" is neither ${DURATION_FORM} nor ${ISO_FORM}`);
-  }
+  const date = isoTime(value);
+  if (date === undefined) throw new UsageError(`--${option} "${value}" is neither ${DURATION_FORM} nor ${ISO_FORM}`);
   return date;
 }
 

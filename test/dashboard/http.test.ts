@@ -352,6 +352,9 @@ describe('dashboard over HTTP', () => {
       ['/jobs/%E0%A4%A/x', 'not a valid percent-encoded path segment'],
       ['/api/queues?since=99999999999d', 'since="99999999999d" reaches before any date'],
       ['/api/jobs?since=99999999999d', 'since="99999999999d" reaches before any date'],
+      // A time without an offset would be read in the server's time zone: refused, as in the CLI.
+      ['/api/queues?since=2026-12-01T00:00', 'since="2026-12-01T00:00" is neither a duration'],
+      ['/api/queues?since=2026-02-30', 'since="2026-02-30" is neither a duration'],
     ] as const) {
       const response = await server.get(path);
       expect(response.status, path).to.equal(400);
