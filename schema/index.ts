@@ -19,6 +19,7 @@ export {
 } from './migrations/Migration20261207000000DashboardActions';
 export { Migration20261208000000SearchIndexes } from './migrations/Migration20261208000000SearchIndexes';
 export { Migration20261209000000CombinedRollupTriggers } from './migrations/Migration20261209000000CombinedRollupTriggers';
+export { Migration20261210000000SlowestIndexes } from './migrations/Migration20261210000000SlowestIndexes';
 export { BUCKETS_PER_DOUBLING, DURATION_BUCKET_COUNT, bucketLowerBound, bucketUpperBound } from './duration-buckets';
 
 /** Both entities, for a host's `entities` option. */

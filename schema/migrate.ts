@@ -9,6 +9,7 @@ import {
 } from './migrations/Migration20261207000000DashboardActions';
 import { Migration20261208000000SearchIndexes } from './migrations/Migration20261208000000SearchIndexes';
 import { Migration20261209000000CombinedRollupTriggers } from './migrations/Migration20261209000000CombinedRollupTriggers';
+import { Migration20261210000000SlowestIndexes } from './migrations/Migration20261210000000SlowestIndexes';
 
 /** The ledger's migrations, in order, for a host's `migrations.migrationsList`. */
 export const ledgerMigrations = [
@@ -18,6 +19,7 @@ export const ledgerMigrations = [
   { name: 'Migration20261207000000DashboardActions', class: Migration20261207000000DashboardActions },
   { name: 'Migration20261208000000SearchIndexes', class: Migration20261208000000SearchIndexes },
   { name: 'Migration20261209000000CombinedRollupTriggers', class: Migration20261209000000CombinedRollupTriggers },
+  { name: 'Migration20261210000000SlowestIndexes', class: Migration20261210000000SlowestIndexes },
 ] as const;
 
 /** Where `migrateLedger` records what it applied: not the host's own migrations table. */

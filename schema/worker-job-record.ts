@@ -87,6 +87,15 @@ export const WorkerJobRecord = defineEntity({
       name: 'worker_job_records_error_message_trgm_index',
       expression: `create index "worker_job_records_error_message_trgm_index" on "worker_job_records" using gin (("error_details"->>'message') gin_trgm_ops) where "error_details" is not null`,
     },
+    // The slowest jobs' indexes (Migration20261210000000SlowestIndexes).
+    {
+      name: 'worker_job_records_slowest_index',
+      expression: `create index "worker_job_records_slowest_index" on "worker_job_records" ("duration_ms" desc, "completed_at") where "duration_ms" is not null`,
+    },
+    {
+      name: 'worker_job_records_queue_name_slowest_index',
+      expression: `create index "worker_job_records_queue_name_slowest_index" on "worker_job_records" ("queue_name", "duration_ms" desc, "completed_at") where "duration_ms" is not null`,
+    },
   ],
 });
 

@@ -10,6 +10,7 @@ import {
   Migration20261207000000DashboardActions,
   Migration20261208000000SearchIndexes,
   Migration20261209000000CombinedRollupTriggers,
+  Migration20261210000000SlowestIndexes,
   ledgerEntities,
   ledgerMigrations,
   migrateLedger,
@@ -44,6 +45,7 @@ describe('schema: entities and migrations', () => {
         'Migration20261207000000DashboardActions',
         'Migration20261208000000SearchIndexes',
         'Migration20261209000000CombinedRollupTriggers',
+        'Migration20261210000000SlowestIndexes',
       ],
     });
     expect(await tables(db)).to.deep.equal([
@@ -126,6 +128,7 @@ describe('schema: entities and migrations', () => {
   it('has down() migrations that remove, in reverse order, what up() created', async () => {
     await migrateLedger(db.orm);
     for (const Migration of [
+      Migration20261210000000SlowestIndexes,
       Migration20261209000000CombinedRollupTriggers,
       Migration20261208000000SearchIndexes,
       Migration20261207000000DashboardActions,
