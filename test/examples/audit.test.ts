@@ -45,7 +45,7 @@ describe('examples/audit: the query API, as a child process', () => {
     });
     expect(stdout).to.contain('emails: 3 jobs in 7 days, success 50.0%');
     expect(stdout).to.match(/failed: emails\/2 Error: attempt 2 failed \(trace a{32}\)/);
-    expect(stdout).to.contain('stuck: emails/3 after 3 failures');
+    expect(stdout).to.contain('stuck: emails/3 after 4 failures'); // its 4th attempt failed too
     expect(stdout).to.contain('least reliable worker: svc@host:42');
     expect(stdout).to.contain('slowest: emails/1, 120 ms, 1 attempt(s)');
   });
