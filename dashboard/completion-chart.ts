@@ -16,7 +16,7 @@ const BOTTOM = 20;
 
 /** Stacked bars (completed below, failed above), one per bin, each with a tooltip. */
 export function completionChart(bins: readonly ChartBin[], binMs: number): Html {
-  const max = Math.max(1, ...bins.map((bin) => bin.completedJobs + bin.failedJobs));
+  const max = bins.reduce((most, bin) => Math.max(most, bin.completedJobs + bin.failedJobs), 1);
   const plot = HEIGHT - TOP - BOTTOM;
   const step = WIDTH / Math.max(1, bins.length);
   const barWidth = Math.max(1, step * 0.8);

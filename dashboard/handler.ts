@@ -6,8 +6,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MikroORM } from '@mikro-orm/core';
+import { diag } from '@opentelemetry/api';
 import { LedgerQueries } from '../audit/ledger-queries';
 import { ledgerEntities } from '../schema';
+import { readProperty } from '../src/safe-read';
 import { CsrfGuard } from './csrf';
 import { send } from './http-io';
 import { checkOptions } from './options';
@@ -50,12 +52,22 @@ const VIEWS: Readonly<Record<string, Exclude<ViewName, 'job'>>> = {
   '/api/workers': 'workers',
 };
 
+/** What kind of failure, without its text: a PostgreSQL error code or a connection error code. */
+function failureKind(err: unknown): string {
+  const code = readProperty(err, 'code');
+  return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? `error ${code}` : 'no answer';
+}
+
 function decode(segment: string): string {
+  let decoded: string;
   try {
-    return fromSegment(decodeURIComponent(segment));
+    decoded = decodeURIComponent(segment);
   } catch {
     throw new BadRequest(`"${segment}" is not a valid percent-encoded path segment`);
   }
+  // PostgreSQL text cannot hold NUL (the ledger stores U+FFFD instead): no such queue or job exists.
+  if (decoded.includes('\u0000')) throw new BadRequest(`"${segment}" holds a NUL character, which no ledger name has`);
+  return fromSegment(decoded);
 }
 
 /** Routes a path below the base (still percent-encoded: a job id may hold an encoded `/`). */
@@ -312,12 +324,13 @@ export function createLedgerDashboard(options: LedgerDashboardOptions): LedgerDa
         res.destroy();
         return;
       }
-      const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      // The details (which may hold the query text) go to the server's log, not to the browser.
+      diag.error('bullmq-ledger dashboard: a request failed', err);
       answer(
         req,
         res,
         503,
-        `the ledger database did not answer (${reason ?? 'unknown error'}); check that PostgreSQL is running and the ledger is migrated`,
+        `the ledger database did not answer or refused the query (${failureKind(err)}); check that PostgreSQL is running and the ledger is migrated; the details are in the server's log`,
         api,
       );
     });

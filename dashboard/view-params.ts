@@ -24,12 +24,14 @@ export function parseTimeParam(name: string, value: string, now: number): Date {
     const minute = Math.floor(now / 60_000) * 60_000;
     const date = new Date(minute - ago);
     if (Number.isNaN(date.getTime())) throw new BadRequest(`${name}="${value}" reaches before any date`);
+    if (date.getTime() < 0) throw new BadRequest(`${name}="${value}" reaches before 1970`);
     return date;
   }
   const date = isoTime(value);
   if (date === undefined) {
     throw new BadRequest(`${name}="${value}" is neither a duration (1h, 24h, 7d, 30d) nor ${ISO_TIME_FORM}`);
   }
+  if (date.getTime() < 0) throw new BadRequest(`${name}="${value}" is before 1970`);
   return date;
 }
 
@@ -38,6 +40,7 @@ function single(params: URLSearchParams, name: string): string | undefined {
   if (values.length > 1) throw new BadRequest(`${name} is given ${values.length} times; give it once`);
   const [value] = values;
   if (value !== undefined && value.length > 500) throw new BadRequest(`${name} is longer than 500 characters`);
+  if (value?.includes('\u0000')) throw new BadRequest(`${name} holds a NUL character, which no ledger value has`);
   return value;
 }
 
@@ -112,7 +115,7 @@ export function decodeCursor(token: string): JobCursor {
   if (Array.isArray(parsed) && parsed.length === 2) {
     const micros: unknown = parsed[0];
     const id: unknown = parsed[1];
-    if (typeof id === 'string' && (micros === null || (typeof micros === 'string' && /^-?\d{1,19}$/.test(micros)))) {
+    if (typeof id === 'string' && (micros === null || (typeof micros === 'string' && /^-?\d{1,18}$/.test(micros)))) {
       return { completedAtMicros: micros, id };
     }
   }

@@ -52,7 +52,7 @@ export async function failuresView(ctx: ViewContext): Promise<ViewResult> {
                     <td>${group.queueName}</td>
                     <td>
                       <a
-                        href="${href(base, '/jobs', { queue: group.queueName, status: 'FAILED', final: allAttempts ? undefined : 'true', error_name: group.errorName, since: range.sinceText })}"
+                        href="${href(base, '/jobs', { queue: group.queueName, status: 'FAILED', final: allAttempts ? undefined : 'true', error_name: group.errorName, since: range.sinceText, until: query.until })}"
                         >${group.errorName}</a
                       >
                     </td>

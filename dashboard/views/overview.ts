@@ -15,12 +15,16 @@ const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
+/** At most this many bars, whatever the range: a chart (and the page) stays small for a range of years. */
+const MAX_BINS = 60;
+
 /** Bins of about 12 to 60 per chart: the query step and the bin each bar shows. */
 export function chartStep(spanMs: number): { step: TimelineStep; binMs: number } {
   if (spanMs <= 3 * HOUR) return { step: '5 minutes', binMs: 5 * MINUTE };
   if (spanMs <= 2.5 * DAY) return { step: 'hour', binMs: HOUR };
   if (spanMs <= 10 * DAY) return { step: 'hour', binMs: 6 * HOUR };
-  return { step: 'day', binMs: DAY };
+  // One bar more than the span holds when `since` is not on a bin boundary: hence MAX_BINS - 1.
+  return { step: 'day', binMs: Math.max(1, Math.ceil(spanMs / ((MAX_BINS - 1) * DAY))) * DAY };
 }
 
 /** Sums the query's bins into bars of `binMs` from `since` to `until`, empty ones included. */
@@ -47,8 +51,9 @@ export interface QueueOverview extends QueueStats {
 
 export async function overviewView(ctx: ViewContext): Promise<ViewResult> {
   const range = rangeParams(ctx.params, ctx.now);
-  const until = range.until ?? new Date(ctx.now);
-  const { step, binMs } = chartStep(until.getTime() - range.since.getTime());
+  // The chart ends now at the latest: a far-future `until` must not draw (and query) empty years.
+  const until = new Date(Math.min(range.until?.getTime() ?? ctx.now, judgementMoment(ctx.now).getTime()));
+  const { step, binMs } = chartStep(Math.max(until.getTime() - range.since.getTime(), 0));
   // Judged at the end of the current minute (like a relative `since`, counted in whole minutes) so that
   // the view, and its ETag, stay the same while the ledger does; the windows still take in every job so far.
   const health = {

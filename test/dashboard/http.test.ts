@@ -355,6 +355,14 @@ describe('dashboard over HTTP', () => {
       // A time without an offset would be read in the server's time zone: refused, as in the CLI.
       ['/api/queues?since=2026-12-01T00:00', 'since="2026-12-01T00:00" is neither a duration'],
       ['/api/queues?since=2026-02-30', 'since="2026-02-30" is neither a duration'],
+      // What PostgreSQL itself would refuse is a 400 too, not a 503.
+      ['/jobs?since=100000000d', 'since="100000000d" reaches before 1970'],
+      ['/api/jobs?job=%00', 'job holds a NUL character'],
+      ['/jobs/plain/%00', 'holds a NUL character, which no ledger name has'],
+      [
+        `/api/jobs?after=${Buffer.from('["9999999999999999999","x"]').toString('base64url')}`,
+        'after is not a page token',
+      ],
     ] as const) {
       const response = await server.get(path);
       expect(response.status, path).to.equal(400);
@@ -555,6 +563,20 @@ describe('dashboard over HTTP', () => {
     }
   });
 
+  it('keeps the overview small for any range: at most 60 bars, and never beyond now', async () => {
+    for (const path of ['/?until=9999-12-31', '/?since=1990-01-01', '/?since=2025-01-01&until=2026-12-05']) {
+      const response = await server.get(path);
+      expect(response.status, path).to.equal(200);
+      const body = await response.text();
+      expect(body.length, path).to.be.below(50_000);
+      const bars = (body.match(/\+\d+ min: /g) ?? []).length;
+      expect(bars, path).to.be.within(1, 60);
+    }
+    const api = await server.get('/api/queues?until=9999-12-31');
+    expect(api.status).to.equal(200);
+    expect((await api.text()).length).to.be.below(50_000);
+  });
+
   it('answers 503 with what to check when the database is not there, and recovers', async () => {
     const broken = await startDashboard({
       clientUrl: 'postgresql://postgres@127.0.0.1:1/none',
@@ -563,7 +585,9 @@ describe('dashboard over HTTP', () => {
     try {
       const response = await broken.get('/api/queues');
       expect(response.status).to.equal(503);
-      expect(await response.text()).to.include('check that PostgreSQL is running');
+      const text = await response.text();
+      expect(text).to.include('check that PostgreSQL is running');
+      expect(text).to.include('(error ECONNREFUSED)');
     } finally {
       await broken.close();
     }
