@@ -67,7 +67,8 @@ export class LedgerSpanProcessor {
   private batchLimit: number;
   private readonly ticker: NodeJS.Timeout;
   private ticks = 0;
-  private readonly pendingSpills = new Set<Promise<boolean>>();
+  /** Spool writes in flight (rows spilled, rows set aside): drains wait for them to be on disk. */
+  private readonly pendingSpills = new Set<Promise<unknown>>();
   private shutdownPromise: Promise<void> | undefined;
   private lastErrorLog = 0;
   private readonly counts = { written: 0, retried: 0, spilled: 0, dropped: 0 };
@@ -261,12 +262,16 @@ export class LedgerSpanProcessor {
       diag.error(`${refused}; it is dropped (no spool to keep it in)`);
       return;
     }
-    const kept = this.spool.setAside(rows, reason).then((file) => {
-      diag.error(file === undefined ? `${refused}; it is dropped` : `${refused}; it is kept in ${file}`);
-      return file !== undefined;
-    });
-    this.pendingSpills.add(kept);
-    void kept.finally(() => this.pendingSpills.delete(kept));
+    this.trackSpoolWrite(
+      this.spool.setAside(rows, reason).then((file) => {
+        diag.error(file === undefined ? `${refused}; it is dropped` : `${refused}; it is kept in ${file}`);
+      }),
+    );
+  }
+
+  private trackSpoolWrite(write: Promise<void>): void {
+    this.pendingSpills.add(write);
+    void write.finally(() => this.pendingSpills.delete(write));
   }
 
   private onWriteFailed(batch: Batch, err: unknown): void {
@@ -314,14 +319,13 @@ export class LedgerSpanProcessor {
       this.drop(rows);
       return;
     }
-    const appended = this.spool.append(rows);
-    this.pendingSpills.add(appended);
-    void appended.then((ok) => {
-      this.pendingSpills.delete(appended);
-      // Counted once they are on disk: a row the spool could not take is dropped, not spilled.
-      if (ok) this.count('spilled', rows.length);
-      else this.drop(rows);
-    });
+    this.trackSpoolWrite(
+      this.spool.append(rows).then((ok) => {
+        // Counted once they are on disk: a row the spool could not take is dropped, not spilled.
+        if (ok) this.count('spilled', rows.length);
+        else this.drop(rows);
+      }),
+    );
   }
 
   private drop(rows: readonly LedgerRows[]): void {
