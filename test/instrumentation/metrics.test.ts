@@ -11,6 +11,7 @@ import { observeQueues } from '../../src';
 import { instrumentation, processSpans, sampler, RecordedSpans, extraProcessor } from '../helpers/otel';
 import { TestMetricReader as TestReader } from '../helpers/metrics';
 import { queueFixtures } from '../helpers/queues';
+import { holdUntilStalled } from '../helpers/stall';
 import { waitFor } from '../helpers/wait';
 
 async function collect(reader: MetricReader): Promise<MetricData[]> {
@@ -169,21 +170,8 @@ describe('metrics: every attempt counted where it ends', () => {
 
   it('counts a stalled job once in job outcomes (failed), and its unrecorded attempt as stalled', async () => {
     const q = fixture('metrics-stalled');
-    await q.queue.add('long-report', {}, { attempts: 3 });
-    let release = (): void => undefined;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let started = false;
-    // Worker A holds the job without renewing its lock; with maxStalledCount 0 BullMQ fails it for good.
-    q.worker(
-      async () => {
-        started = true;
-        await held;
-        return 'late result';
-      },
-      { lockDuration: 200, skipLockRenewal: true, stalledInterval: 100, maxStalledCount: 0 },
-    );
-    await waitFor(() => started, { what: 'worker A to start the job' });
-    q.worker(async () => 'should not run', { stalledInterval: 100, maxStalledCount: 0 });
+    // With maxStalledCount 0, BullMQ fails the job for good; the held attempt ends unrecorded.
+    const { release } = await holdUntilStalled(q);
     await waitFor(async () => (await q.queue.getJobCounts('failed')).failed === 1, { what: 'BullMQ to fail the job' });
     release();
     await waitFor(async () => (sumBy(await collect(reader), names.METRIC_ATTEMPT_OUTCOMES, q.name).all ?? 0) === 2, {

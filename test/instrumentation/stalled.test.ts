@@ -4,35 +4,14 @@ import * as attr from '../../src/attributes';
 import { bullmq, features, itWithFeature } from '../helpers/bullmq';
 import { processSpans, waitForProcessSpans } from '../helpers/otel';
 import { queueFixtures } from '../helpers/queues';
-import { waitFor } from '../helpers/wait';
+import { holdUntilStalled } from '../helpers/stall';
 
 describe('process spans: stalled jobs', () => {
   const fixture = queueFixtures();
 
-  /**
-   * Worker A takes the job and holds it without renewing its lock. Its
-   * stalled checker finds the lock expired and, with maxStalledCount 0, marks
-   * the job to fail; worker B picks it up and BullMQ fails it without running
-   * the processor. Then A's processor returns, too late: BullMQ cannot record
-   * that attempt.
-   */
   async function stallOnce() {
     const q = fixture('stalled');
-    const job = await q.queue.add('long-report', {}, { attempts: 3 });
-    let release = (): void => undefined;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let started = false;
-    q.worker(
-      async () => {
-        started = true;
-        await held;
-        return 'late result';
-      },
-      { lockDuration: 200, skipLockRenewal: true, stalledInterval: 100, maxStalledCount: 0 },
-    );
-    await waitFor(() => started, { what: 'worker A to start the job' });
-    q.worker(async () => 'should not run', { stalledInterval: 100, maxStalledCount: 0 });
-
+    const { job, release } = await holdUntilStalled(q);
     const [failedByBullMQ] = await waitForProcessSpans(q.name, 1);
     release();
     const [, notRecorded] = await waitForProcessSpans(q.name, 2);
