@@ -25,7 +25,6 @@ export const MAX_LIMIT = 10_000;
 
 /** The two ways to write a time on the command line (--since, --until), for the help and errors. */
 const DURATION_FORM = 'a duration ago (30m, 24h, 7d)';
-const ISO_FORM = ISO_TIME_FORM;
 
 /** How `health` exits, like a monitoring check (Nagios plugin codes: 3 is UNKNOWN). */
 export const HEALTH_EXIT_CODES = { healthy: 0, unknown: 0, degraded: 1, critical: 2, cannotTell: 3 } as const;
@@ -200,7 +199,7 @@ export function generalHelp(): string {
     ...lines,
     '',
     'Every command takes --database-url (or $DATABASE_URL), --schema, --json and --help.',
-    `A time (--since, --until) is ${DURATION_FORM} or ${ISO_FORM}.`,
+    `A time (--since, --until) is ${DURATION_FORM} or ${ISO_TIME_FORM}.`,
   ].join('\n');
 }
 
@@ -258,7 +257,8 @@ export function parseTime(option: string, value: string, now = Date.now()): Date
   const ago = durationMs(value);
   if (ago !== undefined) return new Date(now - ago);
   const date = isoTime(value);
-  if (date === undefined) throw new UsageError(`--${option} "${value}" is neither ${DURATION_FORM} nor ${ISO_FORM}`);
+  if (date === undefined)
+    throw new UsageError(`--${option} "${value}" is neither ${DURATION_FORM} nor ${ISO_TIME_FORM}`);
   return date;
 }
 
